@@ -1,0 +1,39 @@
+package dev.clawfence.controlplane.database;
+
+import io.micronaut.context.annotation.ConfigurationProperties;
+import io.micronaut.core.annotation.Nullable;
+
+/**
+ * Which PostgreSQL to use ({@code clawfence.database.*}). Without a {@code url} the control plane runs
+ * an embedded PostgreSQL in the data directory. With one, {@code user}/{@code password} name the owner
+ * role that runs the migrations, and {@code appUser}/{@code appPassword} the role the service queries as
+ * (LOGIN, NOSUPERUSER, NOBYPASSRLS, owning no table), so that row-level security applies to it.
+ *
+ * @param url JDBC URL ({@code CLAWFENCE_DATABASE_URL})
+ * @param user migration owner ({@code CLAWFENCE_DATABASE_USER})
+ * @param password migration owner's password ({@code CLAWFENCE_DATABASE_PASSWORD})
+ * @param appUser application role, default {@code clawfence_app} ({@code CLAWFENCE_DATABASE_APP_USER})
+ * @param appPassword application role's password ({@code CLAWFENCE_DATABASE_APP_PASSWORD})
+ * @param poolSize connections in the application pool, default 10
+ */
+@ConfigurationProperties("clawfence.database")
+public record DatabaseConfiguration(
+        @Nullable String url,
+        @Nullable String user,
+        @Nullable String password,
+        @Nullable String appUser,
+        @Nullable String appPassword,
+        @Nullable Integer poolSize) {
+
+    public boolean embedded() {
+        return url == null || url.isBlank();
+    }
+
+    public String appRole() {
+        return appUser == null || appUser.isBlank() ? "clawfence_app" : appUser;
+    }
+
+    public int pool() {
+        return poolSize == null ? 10 : poolSize;
+    }
+}

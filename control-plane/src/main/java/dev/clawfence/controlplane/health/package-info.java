@@ -1,0 +1,2 @@
+/** Health and readiness indicators served by micronaut-management under {@code /health}. */
+package dev.clawfence.controlplane.health;
