@@ -51,7 +51,8 @@ public final class Database implements AutoCloseable {
         if (config.embedded()) {
             Path dataDir = clawfence.dataPath();
             embedded = startEmbedded(dataDir.resolve("postgres"));
-            url = embedded.getJdbcUrl("postgres", "postgres");
+            // A URL without user parameters: it serves both roles, and a ?user= would override the app role.
+            url = "jdbc:postgresql://localhost:" + embedded.getPort() + "/postgres";
             ownerUser = "postgres";
             ownerPassword = "postgres";
             appPassword = readOrCreateSecret(dataDir.resolve("app-role.password"));
