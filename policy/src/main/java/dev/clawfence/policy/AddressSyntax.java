@@ -75,13 +75,13 @@ final class AddressSyntax {
             prefix = Integer.parseInt(prefixPart);
             if (prefix > bits) {
                 String family = address.isIPv4() ? "IPv4" : "IPv6";
-                String hint = address.isIPv4() && prefix <= 128 ? "; /" + prefix + " is an IPv6 prefix length" : "";
+                String hint = address.isIPv4() && prefix >= 48 && prefix <= 128 ? "; /" + prefix + " is an IPv6 prefix length" : "";
                 return Parsed.fail(quote(text) + " is not a valid CIDR (prefix must be 0-" + bits + " for " + family + hint + ")");
             }
         }
         IPAddress block = address.toPrefixBlock(prefix);
         if (address.isIPv6() && prefix >= 96 && block.getLower().toIPv6().isIPv4Mapped()) {
-            String v4 = block.getLower().toIPv6().getEmbeddedIPv4Address().toCanonicalString();
+            String v4 = block.getLower().withoutPrefixLength().toIPv6().getEmbeddedIPv4Address().toCanonicalString();
             return Parsed.fail(quote(text) + " is an IPv4-mapped IPv6 address: write it as IPv4, " + quote(v4 + "/" + (prefix - 96)));
         }
         if (!block.getLower().withoutPrefixLength().equals(address.withoutPrefixLength())) {

@@ -81,7 +81,7 @@ public final class ConnectionReader {
     }
 
     private static Host host(TreeReader reader, Object value, String path, boolean nameAllowed) {
-        String text = reader.text(value, path, DomainName.MAX_LENGTH + 10);
+        String text = reader.text(value, path, DomainName.MAX_INPUT);
         if (text == null) {
             return null;
         }

@@ -12,6 +12,8 @@ final class DomainName {
 
     static final int MAX_LENGTH = 253;
     static final int MAX_LABEL = 63;
+    /** Texts longer than this are rejected before any domain check, as plain over-long input. */
+    static final int MAX_INPUT = 1000;
 
     /** The normalised name, or why the text is not a host name. */
     record Parsed(String value, String error) {}
@@ -32,6 +34,14 @@ final class DomainName {
         }
         if (name.indexOf('_') >= 0) {
             return fail(text, "host names cannot contain \"_\"");
+        }
+        if (name.length() > MAX_LENGTH) {
+            return fail(text, "a name is at most " + MAX_LENGTH + " characters");
+        }
+        for (String label : name.split("\\.", -1)) {
+            if (label.isEmpty() || label.length() > MAX_LABEL) {
+                return fail(text, "each label between dots must be 1-" + MAX_LABEL + " characters");
+            }
         }
         String ascii;
         try {

@@ -213,7 +213,7 @@ public final class PolicyValidator {
                 cidr = cidr(object.get("cidr"), TreeReader.field(path, "cidr"));
             } else {
                 String domainPath = TreeReader.field(path, "domain");
-                String text = reader.text(object.get("domain"), domainPath, DomainName.MAX_LENGTH + 10);
+                String text = reader.text(object.get("domain"), domainPath, DomainName.MAX_INPUT);
                 if (text != null) {
                     DomainName.Parsed parsed = DomainName.parse(text, true);
                     if (parsed.error() != null) {

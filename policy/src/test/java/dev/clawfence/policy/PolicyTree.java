@@ -67,6 +67,12 @@ final class PolicyTree {
         return this;
     }
 
+    /** Puts a raw value at a top-level field, for trees no builder method would make. */
+    PolicyTree tree(String field, Object value) {
+        root.put(field, value);
+        return this;
+    }
+
     Map<String, Object> tree() {
         return root;
     }
