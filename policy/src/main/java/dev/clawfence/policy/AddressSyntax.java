@@ -1,0 +1,164 @@
+package dev.clawfence.policy;
+
+import inet.ipaddr.IPAddress;
+import inet.ipaddr.IPAddressString;
+import java.util.regex.Pattern;
+
+/**
+ * Strict reading of IP addresses and CIDRs as people write them in a policy. inet.ipaddr accepts much
+ * more than a policy should (octal {@code 010.0.0.1}, {@code inet_aton} shorthands like {@code 10.1},
+ * ranges, wildcards, masks, zones), so the text is checked against the plain dotted-quad and
+ * hexadecimal-colon forms first and only then handed to inet.ipaddr for the arithmetic.
+ */
+final class AddressSyntax {
+
+    private static final Pattern DOTTED_QUAD = Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})");
+    private static final Pattern IPV6_CHARS = Pattern.compile("[0-9A-Fa-f:.]+");
+    private static final Pattern PREFIX = Pattern.compile("\\d{1,3}");
+
+    /** A parsed value, or the sentence that says why the text is not one (quoting the text). */
+    record Parsed(IPAddress value, String error) {
+
+        static Parsed ok(IPAddress value) {
+            return new Parsed(value, null);
+        }
+
+        static Parsed fail(String error) {
+            return new Parsed(null, error);
+        }
+
+        boolean isValid() {
+            return value != null;
+        }
+    }
+
+    private AddressSyntax() {}
+
+    /** Reads one address without a prefix length (a connection end). */
+    static Parsed address(String text) {
+        if (text.indexOf('/') >= 0) {
+            return Parsed.fail(quote(text) + " is a range: a connection has one address, e.g. " + quote(text.substring(0, text.indexOf('/'))));
+        }
+        Parsed parsed = plainAddress(text, "IP address");
+        if (!parsed.isValid()) {
+            return parsed;
+        }
+        IPAddress address = parsed.value();
+        if (address.isIPv6() && address.toIPv6().isIPv4Mapped()) {
+            return Parsed.fail(quote(text) + " is an IPv4-mapped IPv6 address: write it as IPv4, "
+                    + quote(address.toIPv6().getEmbeddedIPv4Address().toCanonicalString()));
+        }
+        return parsed;
+    }
+
+    /**
+     * Reads a CIDR or a single address and returns the prefix block it names (a single address as /32
+     * or /128). Host bits set, IPv4-mapped IPv6 and prefix lengths of the wrong family are errors that
+     * say what was probably meant.
+     */
+    static Parsed block(String text) {
+        int slash = text.indexOf('/');
+        String addressPart = slash < 0 ? text : text.substring(0, slash);
+        Parsed parsed = plainAddress(addressPart, "CIDR");
+        if (!parsed.isValid()) {
+            return slash < 0 ? parsed : Parsed.fail(quote(text) + " is not a valid CIDR (" + quote(addressPart) + " is not an IP address)");
+        }
+        IPAddress address = parsed.value();
+        int bits = address.getBitCount();
+        int prefix = bits;
+        if (slash >= 0) {
+            String prefixPart = text.substring(slash + 1);
+            if (!PREFIX.matcher(prefixPart).matches()) {
+                return Parsed.fail(quote(text) + " is not a valid CIDR (the prefix length after \"/\" must be a number "
+                        + (address.isIPv4() ? "0-32" : "0-128") + ")");
+            }
+            prefix = Integer.parseInt(prefixPart);
+            if (prefix > bits) {
+                String family = address.isIPv4() ? "IPv4" : "IPv6";
+                String hint = address.isIPv4() && prefix >= 48 && prefix <= 128 ? "; /" + prefix + " is an IPv6 prefix length" : "";
+                return Parsed.fail(quote(text) + " is not a valid CIDR (prefix must be 0-" + bits + " for " + family + hint + ")");
+            }
+        }
+        IPAddress block = address.toPrefixBlock(prefix);
+        if (address.isIPv6() && prefix >= 96 && block.getLower().toIPv6().isIPv4Mapped()) {
+            String v4 = block.getLower().withoutPrefixLength().toIPv6().getEmbeddedIPv4Address().toCanonicalString();
+            return Parsed.fail(quote(text) + " is an IPv4-mapped IPv6 address: write it as IPv4, " + quote(v4 + "/" + (prefix - 96)));
+        }
+        if (!block.getLower().withoutPrefixLength().equals(address.withoutPrefixLength())) {
+            return Parsed.fail(quote(text) + " has host bits set: did you mean " + quote(canonical(block)) + "?");
+        }
+        return Parsed.ok(block);
+    }
+
+    /** The canonical text of a prefix block: lower-case, IPv6 compressed, always with a prefix length. */
+    static String canonical(IPAddress block) {
+        IPAddress lower = block.getLower().withoutPrefixLength();
+        int prefix = block.getNetworkPrefixLength() == null ? block.getBitCount() : block.getNetworkPrefixLength();
+        return lower.toCanonicalString() + "/" + prefix;
+    }
+
+    private static Parsed plainAddress(String text, String what) {
+        var quad = DOTTED_QUAD.matcher(text);
+        if (quad.matches()) {
+            for (int group = 1; group <= 4; group++) {
+                String octet = quad.group(group);
+                if (octet.length() > 1 && octet.charAt(0) == '0') {
+                    return Parsed.fail(quote(text) + " is not a valid " + what + " (leading zeros are ambiguous: write " + quote(withoutLeadingZeros(quad)) + ")");
+                }
+                if (Integer.parseInt(octet) > 255) {
+                    return Parsed.fail(quote(text) + " is not a valid " + what + " (each IPv4 number must be 0-255)");
+                }
+            }
+            return Parsed.ok(new IPAddressString(text).getAddress());
+        }
+        if (text.indexOf('%') >= 0) {
+            return Parsed.fail(quote(text) + " is not a valid " + what + " (zone indexes such as %eth0 are not allowed)");
+        }
+        if (text.indexOf(':') >= 0 && IPV6_CHARS.matcher(text).matches()) {
+            IPAddressString string = new IPAddressString(text);
+            IPAddress address = string.getAddress();
+            if (address != null && address.isIPv6() && !address.isMultiple()) {
+                return Parsed.ok(address);
+            }
+        }
+        return Parsed.fail(quote(text) + " is not a valid " + what);
+    }
+
+    private static String withoutLeadingZeros(java.util.regex.Matcher quad) {
+        StringBuilder text = new StringBuilder();
+        for (int group = 1; group <= 4; group++) {
+            text.append(group > 1 ? "." : "").append(Integer.parseInt(quad.group(group)));
+        }
+        return text.toString();
+    }
+
+    /** Puts user text in quotes for a message; callers have already rejected control characters. */
+    static String quote(String text) {
+        return "\"" + text + "\"";
+    }
+
+    /** The address as an unsigned 128-bit number split in two longs; IPv4 fills only the low long. */
+    static long high(IPAddress address) {
+        if (address.isIPv4()) {
+            return 0L;
+        }
+        byte[] bytes = address.getBytes();
+        return toLong(bytes, 0);
+    }
+
+    static long low(IPAddress address) {
+        if (address.isIPv4()) {
+            return address.toIPv4().longValue();
+        }
+        byte[] bytes = address.getBytes();
+        return toLong(bytes, 8);
+    }
+
+    private static long toLong(byte[] bytes, int from) {
+        long value = 0;
+        for (int i = from; i < from + 8; i++) {
+            value = (value << 8) | (bytes[i] & 0xFF);
+        }
+        return value;
+    }
+}

@@ -1,0 +1,79 @@
+package dev.clawfence.policy;
+
+import inet.ipaddr.IPAddress;
+import java.util.Objects;
+
+/**
+ * One end of a connection: an IP address, or (outbound destinations only) a host name. Parsed once,
+ * with the address also kept as an unsigned 128-bit number so that evaluation does no parsing.
+ */
+public final class Host {
+
+    private final String text;
+    private final IPAddress address;
+    private final String domain;
+    private final long high;
+    private final long low;
+
+    private Host(String text, IPAddress address, String domain) {
+        this.text = text;
+        this.address = address;
+        this.domain = domain;
+        this.high = address == null ? 0 : AddressSyntax.high(address);
+        this.low = address == null ? 0 : AddressSyntax.low(address);
+    }
+
+    static Host ofAddress(IPAddress address) {
+        return new Host(address.withoutPrefixLength().toCanonicalString(), address.withoutPrefixLength(), null);
+    }
+
+    static Host ofDomain(String normalisedDomain) {
+        return new Host(normalisedDomain, null, normalisedDomain);
+    }
+
+    /** The address, or null when this end is a host name. */
+    public IPAddress address() {
+        return address;
+    }
+
+    /** The lower-case ASCII host name, or null when this end is an address. */
+    public String domain() {
+        return domain;
+    }
+
+    public boolean isDomain() {
+        return domain != null;
+    }
+
+    public boolean isIPv4() {
+        return address != null && address.isIPv4();
+    }
+
+    public boolean isIPv6() {
+        return address != null && address.isIPv6();
+    }
+
+    long high() {
+        return high;
+    }
+
+    long low() {
+        return low;
+    }
+
+    /** The canonical text: what {@link ConnectionReader} reads back to an equal host. */
+    @Override
+    public String toString() {
+        return text;
+    }
+
+    @Override
+    public boolean equals(Object other) {
+        return other instanceof Host host && host.text.equals(text);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(text);
+    }
+}

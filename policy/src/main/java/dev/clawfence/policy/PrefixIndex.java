@@ -1,0 +1,132 @@
+package dev.clawfence.policy;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A lookup from an address to every prefix block that contains it, most specific first (ties in the
+ * order the blocks were added). The address space of one family is cut at every block boundary into
+ * elementary intervals, each of which is covered by exactly the same blocks throughout; a lookup is a
+ * binary search for the interval. Prefix blocks never partly overlap (two blocks are nested or
+ * disjoint), so the covering blocks of an interval form a chain at most 129 deep, and building is a
+ * single sweep with a stack after an O(n log n) sort.
+ *
+ * <p>Addresses are unsigned 128-bit numbers in two longs (IPv4 in the low long). Starts are stored
+ * with the sign bit flipped so that plain signed comparisons order them as unsigned numbers.
+ */
+final class PrefixIndex {
+
+    private static final int[] NONE = {};
+
+    /** One block: its first and last address, prefix length and the caller's entry number. */
+    record Block(long firstHigh, long firstLow, long lastHigh, long lastLow, int prefix, int entry) {}
+
+    private final long[] startHigh;
+    private final long[] startLow;
+    private final int[][] covering;
+
+    private PrefixIndex(long[] startHigh, long[] startLow, int[][] covering) {
+        this.startHigh = startHigh;
+        this.startLow = startLow;
+        this.covering = covering;
+    }
+
+    static PrefixIndex build(List<Block> input) {
+        Block[] blocks = input.toArray(Block[]::new);
+        Arrays.sort(blocks, (a, b) -> {
+            int c = compare(a.firstHigh, a.firstLow, b.firstHigh, b.firstLow);
+            if (c != 0) {
+                return c;
+            }
+            c = Integer.compare(a.prefix, b.prefix);
+            return c != 0 ? c : Integer.compare(a.entry, b.entry);
+        });
+        long[][] boundaries = boundaries(blocks);
+        long[] high = boundaries[0];
+        long[] low = boundaries[1];
+        int[][] covering = new int[high.length][];
+        Block[] stack = new Block[blocks.length];
+        int depth = 0;
+        int next = 0;
+        for (int i = 0; i < high.length; i++) {
+            while (depth > 0 && compare(stack[depth - 1].lastHigh, stack[depth - 1].lastLow, high[i], low[i]) < 0) {
+                depth--;
+            }
+            while (next < blocks.length && blocks[next].firstHigh == high[i] && blocks[next].firstLow == low[i]) {
+                stack[depth++] = blocks[next++];
+            }
+            covering[i] = depth == 0 ? NONE : mostSpecificFirst(stack, depth);
+        }
+        for (int i = 0; i < high.length; i++) {
+            high[i] ^= Long.MIN_VALUE;
+            low[i] ^= Long.MIN_VALUE;
+        }
+        return new PrefixIndex(high, low, covering);
+    }
+
+    /** The entries whose blocks contain the address, most specific first; an empty array for none. */
+    int[] lookup(long high, long low) {
+        long h = high ^ Long.MIN_VALUE;
+        long l = low ^ Long.MIN_VALUE;
+        long[] sh = startHigh;
+        long[] sl = startLow;
+        int lo = 0;
+        int hi = sh.length - 1;
+        int found = -1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            long mh = sh[mid];
+            if (mh < h || (mh == h && sl[mid] <= l)) {
+                found = mid;
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return found < 0 ? NONE : covering[found];
+    }
+
+    /** The sorted, distinct starts of all blocks and the first addresses after their ends. */
+    private static long[][] boundaries(Block[] blocks) {
+        List<long[]> points = new ArrayList<>(blocks.length * 2);
+        for (Block block : blocks) {
+            points.add(new long[] {block.firstHigh, block.firstLow});
+            boolean lastOfSpace = block.lastHigh == -1L && block.lastLow == -1L;
+            if (!lastOfSpace) {
+                long afterLow = block.lastLow + 1;
+                long afterHigh = afterLow == 0 ? block.lastHigh + 1 : block.lastHigh;
+                points.add(new long[] {afterHigh, afterLow});
+            }
+        }
+        points.sort((a, b) -> compare(a[0], a[1], b[0], b[1]));
+        long[] high = new long[points.size()];
+        long[] low = new long[points.size()];
+        int n = 0;
+        for (long[] point : points) {
+            if (n == 0 || high[n - 1] != point[0] || low[n - 1] != point[1]) {
+                high[n] = point[0];
+                low[n] = point[1];
+                n++;
+            }
+        }
+        return new long[][] {Arrays.copyOf(high, n), Arrays.copyOf(low, n)};
+    }
+
+    private static int[] mostSpecificFirst(Block[] stack, int depth) {
+        // The stack holds the chain outermost first; identical blocks sit in entry order, and the
+        // deciding rule among equals is the earliest entry, so reverse by prefix but keep entry order.
+        Block[] chain = Arrays.copyOf(stack, depth);
+        Arrays.sort(chain, (a, b) -> a.prefix != b.prefix ? Integer.compare(b.prefix, a.prefix) : Integer.compare(a.entry, b.entry));
+        int[] entries = new int[depth];
+        for (int i = 0; i < depth; i++) {
+            entries[i] = chain[i].entry;
+        }
+        return entries;
+    }
+
+    static int compare(long aHigh, long aLow, long bHigh, long bLow) {
+        int c = Long.compareUnsigned(aHigh, bHigh);
+        return c != 0 ? c : Long.compareUnsigned(aLow, bLow);
+    }
+}
