@@ -1,18 +1,26 @@
 package dev.clawfence.controlplane;
 
 import dev.clawfence.controlplane.database.Database;
+import dev.clawfence.controlplane.demo.DemoTenant;
 import io.micronaut.runtime.event.annotation.EventListener;
 import io.micronaut.runtime.server.event.ServerStartupEvent;
 import jakarta.inject.Singleton;
 
-/** Prints, once the HTTP server listens, where it listens and where its health answers. */
+/**
+ * Prints, once the HTTP server listens, where it listens and where its health answers; in demo mode
+ * also creates the demo tenant and prints its policy URL and a token.
+ */
 @Singleton
 public final class StartupAnnouncement {
 
     private final Database database;
+    private final ClawfenceConfiguration config;
+    private final DemoTenant demo;
 
-    public StartupAnnouncement(Database database) {
+    public StartupAnnouncement(Database database, ClawfenceConfiguration config, DemoTenant demo) {
         this.database = database;
+        this.config = config;
+        this.demo = demo;
     }
 
     @EventListener
@@ -21,5 +29,11 @@ public final class StartupAnnouncement {
         System.out.println("Clawfence control plane listening on " + base + "/api/v1 (health: " + base
                 + "/health, OpenAPI: " + base + "/swagger/clawfence-control-plane-0.1.yml, data: "
                 + database.description() + ")");
+        if (config.demoEnabled()) {
+            DemoTenant.Demo created = demo.ensure();
+            System.out.println("Clawfence control plane ready: " + base + "/api/v1/tenants/" + created.tenantId()
+                    + "/network/policy");
+            System.out.println("Demo tenant token: " + created.token());
+        }
     }
 }

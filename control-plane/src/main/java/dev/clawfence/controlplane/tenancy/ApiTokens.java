@@ -31,7 +31,7 @@ public final class ApiTokens {
 
     public MintedToken mint(TenantTransaction tx, String name, Role role) {
         Caller caller = tx.caller();
-        if (!caller.isPlatformAdmin() && !caller.role().covers(role)) {
+        if (caller.kind() == Caller.Kind.TENANT_TOKEN && !caller.role().covers(role)) {
             throw ApiProblem.forbidden("A " + caller.role().wireName() + " token cannot create a "
                     + role.wireName() + " token.");
         }

@@ -16,7 +16,12 @@ public record Caller(Kind kind, UUID tokenId, String name, UUID tenantId, Role r
     /** The request attribute under which {@link AuthenticationFilter} leaves the caller. */
     public static final String ATTRIBUTE = "clawfence.caller";
 
-    public enum Kind { PLATFORM_ADMIN, TENANT_TOKEN }
+    public enum Kind { PLATFORM_ADMIN, TENANT_TOKEN, SYSTEM }
+
+    /** The service itself, for work nobody requested (the default policy, the demo tenant). */
+    public static Caller system() {
+        return new Caller(Kind.SYSTEM, null, "system", null, null, null);
+    }
 
     /** The authenticated caller of {@code request}; the filter guarantees one on every {@code /api} route. */
     public static Caller of(HttpRequest<?> request) {
@@ -34,15 +39,23 @@ public record Caller(Kind kind, UUID tokenId, String name, UUID tenantId, Role r
     }
 
     public boolean canWrite() {
-        return isPlatformAdmin() || role.canWrite();
+        return kind != Kind.TENANT_TOKEN || role.canWrite();
     }
 
     /** How the caller is named in audit entries, rule stamps and version authors. */
     public String actor() {
-        return (isPlatformAdmin() ? "admin:" : "token:") + name;
+        return switch (kind) {
+            case PLATFORM_ADMIN -> "admin:" + name;
+            case TENANT_TOKEN -> "token:" + name;
+            case SYSTEM -> "system";
+        };
     }
 
     public String kindName() {
-        return isPlatformAdmin() ? "platform-admin" : "api-token";
+        return switch (kind) {
+            case PLATFORM_ADMIN -> "platform-admin";
+            case TENANT_TOKEN -> "api-token";
+            case SYSTEM -> "system";
+        };
     }
 }
