@@ -2,6 +2,8 @@ package dev.clawfence.controlplane;
 
 import dev.clawfence.controlplane.database.Database;
 import dev.clawfence.controlplane.demo.DemoTenant;
+import io.micronaut.context.BeanProvider;
+import io.micronaut.grpc.server.GrpcEmbeddedServer;
 import io.micronaut.runtime.event.annotation.EventListener;
 import io.micronaut.runtime.server.event.ServerStartupEvent;
 import jakarta.inject.Singleton;
@@ -16,11 +18,14 @@ public final class StartupAnnouncement {
     private final Database database;
     private final ClawfenceConfiguration config;
     private final DemoTenant demo;
+    private final BeanProvider<GrpcEmbeddedServer> grpc;
 
-    public StartupAnnouncement(Database database, ClawfenceConfiguration config, DemoTenant demo) {
+    public StartupAnnouncement(Database database, ClawfenceConfiguration config, DemoTenant demo,
+            BeanProvider<GrpcEmbeddedServer> grpc) {
         this.database = database;
         this.config = config;
         this.demo = demo;
+        this.grpc = grpc;
     }
 
     @EventListener
@@ -29,6 +34,8 @@ public final class StartupAnnouncement {
         System.out.println("Clawfence control plane listening on " + base + "/api/v1 (health: " + base
                 + "/health, OpenAPI: " + base + "/swagger/clawfence-control-plane-0.1.yml, data: "
                 + database.description() + ")");
+        grpc.ifPresent(server -> System.out.println("Clawfence admin gRPC service listening on localhost:"
+                + server.getPort()));
         if (config.demoEnabled()) {
             DemoTenant.Demo created = demo.ensure();
             System.out.println("Clawfence control plane ready: " + base + "/api/v1/tenants/" + created.tenantId()

@@ -3,6 +3,7 @@ package dev.clawfence.controlplane;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.clawfence.controlplane.support.Api;
+import dev.clawfence.controlplane.support.TestServer;
 import dev.clawfence.controlplane.tenancy.AdminTokenBootstrap;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
@@ -25,7 +26,7 @@ class RestartPersistenceIT {
     private EmbeddedServer start() {
         return ApplicationContext.run(EmbeddedServer.class, Map.of(
                 "micronaut.server.port", -1,
-                "grpc.server.port", -1,
+                "grpc.server.port", TestServer.freePort(),
                 "clawfence.data-dir", dataDir.toString(),
                 "clawfence.admin-token", ""));
     }

@@ -5,8 +5,6 @@ import dev.clawfence.controlplane.api.JsonBody;
 import dev.clawfence.controlplane.api.Paging;
 import dev.clawfence.controlplane.tenancy.Caller;
 import dev.clawfence.controlplane.tenancy.TenantAccess;
-import dev.clawfence.policy.PolicyDocumentWriter;
-import dev.clawfence.policy.Problem;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpHeaders;
 import io.micronaut.http.HttpRequest;
@@ -23,7 +21,6 @@ import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -50,7 +47,7 @@ public final class PolicyController {
     @Get("/policy")
     public HttpResponse<Map<String, Object>> current(HttpRequest<?> request, String tenant) {
         PolicyVersion current = access.read(Caller.of(request), tenant, versions::current);
-        return withETag(HttpResponse.ok(view(current, versions.warningsNow(current))), current);
+        return withETag(HttpResponse.ok(PolicyViews.full(current, versions.warningsNow(current))), current);
     }
 
     @Put("/policy")
@@ -72,7 +69,7 @@ public final class PolicyController {
             json.done();
             return versions.save(tx, expected, json.raw("policy"), message);
         });
-        return withETag(HttpResponse.ok(view(saved.version(), saved.warnings())), saved.version());
+        return withETag(HttpResponse.ok(PolicyViews.full(saved.version(), saved.warnings())), saved.version());
     }
 
     @Get("/policy/versions")
@@ -82,7 +79,7 @@ public final class PolicyController {
         Long before = Paging.cursor(cursor);
         PolicyVersions.Page page = access.read(Caller.of(request), tenant, tx -> versions.list(tx, pageSize, before));
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("items", page.items().stream().map(PolicyController::summary).toList());
+        body.put("items", page.items().stream().map(PolicyViews::summary).toList());
         body.put("nextCursor", page.nextCursor());
         return body;
     }
@@ -92,7 +89,7 @@ public final class PolicyController {
         int number = versionNumber(n);
         PolicyVersion version = access.read(Caller.of(request), tenant, tx -> versions.version(tx, number)
                 .orElseThrow(() -> ApiProblem.notFound("There is no policy version " + number + ".")));
-        return withETag(HttpResponse.ok(view(version, versions.warningsNow(version))), version);
+        return withETag(HttpResponse.ok(PolicyViews.full(version, versions.warningsNow(version))), version);
     }
 
     @Post("/policy/versions/{n}/restore")
@@ -101,31 +98,13 @@ public final class PolicyController {
         String ifMatch = request.getHeaders().get(HttpHeaders.IF_MATCH);
         Integer expected = ifMatch == null ? null : version(ifMatch);
         PolicyVersions.Saved saved = access.write(Caller.of(request), tenant, tx -> versions.restore(tx, number, expected));
-        return withETag(HttpResponse.ok(view(saved.version(), saved.warnings())), saved.version());
+        return withETag(HttpResponse.ok(PolicyViews.full(saved.version(), saved.warnings())), saved.version());
     }
 
     @Post("/simulate")
     @Consumes(MediaType.APPLICATION_JSON)
     public Simulation.Result simulate(HttpRequest<?> request, String tenant, @Body String body) {
         return access.read(Caller.of(request), tenant, tx -> simulation.simulate(tx, JsonBody.parseTree(body)));
-    }
-
-    private static Map<String, Object> summary(PolicyVersion version) {
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("version", version.version());
-        body.put("author", version.author());
-        body.put("authorId", version.authorId());
-        body.put("message", version.message());
-        body.put("createdAt", version.createdAt().toString());
-        body.put("contentHash", version.contentHash());
-        return body;
-    }
-
-    private static Map<String, Object> view(PolicyVersion version, List<Problem> warnings) {
-        Map<String, Object> body = summary(version);
-        body.put("policy", PolicyDocumentWriter.toTree(version.document()));
-        body.put("warnings", warnings.stream().map(p -> Map.of("path", p.path(), "message", p.message())).toList());
-        return body;
     }
 
     private static HttpResponse<Map<String, Object>> withETag(MutableHttpResponse<Map<String, Object>> response,

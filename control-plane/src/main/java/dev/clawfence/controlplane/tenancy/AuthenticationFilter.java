@@ -2,8 +2,6 @@ package dev.clawfence.controlplane.tenancy;
 
 import dev.clawfence.controlplane.api.ApiProblem;
 import dev.clawfence.controlplane.api.ProblemResponses;
-import dev.clawfence.controlplane.database.Database;
-import dev.clawfence.controlplane.database.jooq.Routines;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -12,19 +10,19 @@ import io.micronaut.http.annotation.ServerFilter;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import java.net.InetSocketAddress;
+import java.util.Optional;
 
 /**
  * Requires a valid bearer token on every {@code /api} request and leaves the {@link Caller} on the
- * request; anything else gets a 401 problem. Tokens are looked up by hash through the database's
- * {@code clawfence_authenticate} function, since no tenant context exists yet.
+ * request; anything else gets a 401 problem.
  */
 @ServerFilter("/api/**")
 public final class AuthenticationFilter {
 
-    private final Database database;
+    private final Authenticator authenticator;
 
-    public AuthenticationFilter(Database database) {
-        this.database = database;
+    public AuthenticationFilter(Authenticator authenticator) {
+        this.authenticator = authenticator;
     }
 
     @RequestFilter
@@ -32,22 +30,15 @@ public final class AuthenticationFilter {
     @Nullable
     public HttpResponse<?> authenticate(HttpRequest<?> request) {
         String header = request.getHeaders().get("Authorization");
-        if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() <= 7) {
+        if (header == null) {
             return ProblemResponses.response(ApiProblem.unauthorized(
                     "Send an API token as 'Authorization: Bearer cf_…'."));
         }
-        String remote = remoteAddress(request);
-        byte[] hash = TokenText.hash(header.substring(7).strip());
-        var found = database.withoutTenant(sql -> sql.selectFrom(Routines.clawfenceAuthenticate(hash)).fetchOptional());
-        if (found.isEmpty()) {
-            return ProblemResponses.response(ApiProblem.unauthorized("The API token is unknown or revoked."));
+        Optional<Caller> caller = authenticator.authenticate(header, remoteAddress(request));
+        if (caller.isEmpty()) {
+            return ProblemResponses.response(ApiProblem.unauthorized("The API token is unknown, malformed or revoked."));
         }
-        var row = found.get();
-        Caller caller = row.getTenantId() == null
-                ? new Caller(Caller.Kind.PLATFORM_ADMIN, row.getTokenId(), row.getName(), null, null, remote)
-                : new Caller(Caller.Kind.TENANT_TOKEN, row.getTokenId(), row.getName(), row.getTenantId(),
-                        Role.fromWire(row.getRole()), remote);
-        request.setAttribute(Caller.ATTRIBUTE, caller);
+        request.setAttribute(Caller.ATTRIBUTE, caller.get());
         return null;
     }
 

@@ -57,7 +57,7 @@ public final class TestServer {
     public Map<String, Object> properties() {
         Map<String, Object> props = new HashMap<>();
         props.put("micronaut.server.port", -1);
-        props.put("grpc.server.port", -1);
+        props.put("grpc.server.port", freePort());
         props.put("clawfence.admin-token", ADMIN_TOKEN);
         props.put("clawfence.database.url", ownerUrl());
         props.put("clawfence.database.user", "postgres");
@@ -65,6 +65,15 @@ public final class TestServer {
         props.put("clawfence.database.app-user", "clawfence_app");
         props.put("clawfence.database.app-password", APP_PASSWORD);
         return props;
+    }
+
+    /** A free local port for the gRPC server, which (unlike HTTP) takes no "-1 = random" setting. */
+    public static int freePort() {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public String ownerUrl() {
