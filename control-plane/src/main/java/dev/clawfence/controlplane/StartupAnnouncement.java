@@ -30,6 +30,10 @@ public final class StartupAnnouncement {
 
     @EventListener
     void onStartup(ServerStartupEvent event) {
+        if (event.getSource() instanceof GrpcEmbeddedServer) {
+            // The gRPC server announces its own start too; we speak once, for the HTTP server.
+            return;
+        }
         String base = "http://localhost:" + event.getSource().getPort();
         System.out.println("Clawfence control plane listening on " + base + "/api/v1 (health: " + base
                 + "/health, OpenAPI: " + base + "/swagger/clawfence-control-plane-0.1.yml, data: "
