@@ -119,8 +119,8 @@ public final class Evaluator {
                 lastExpiry = entry.expiresAt();
             }
         }
-        this.allowV4 = PrefixIndex.build(v4);
-        this.allowV6 = PrefixIndex.build(v6);
+        this.allowV4 = PrefixIndex.build(v4, true);
+        this.allowV6 = PrefixIndex.build(v6, false);
         this.allowlistNeverExpires = neverExpires;
         this.allowlistLastExpiry = lastExpiry;
         this.geoMode = policy.inbound().geo().mode();
@@ -144,8 +144,8 @@ public final class Evaluator {
                 exact.computeIfAbsent(dest.domain(), k -> new ArrayList<>()).add(i);
             }
         }
-        this.destV4 = PrefixIndex.build(d4);
-        this.destV6 = PrefixIndex.build(d6);
+        this.destV4 = PrefixIndex.build(d4, true);
+        this.destV6 = PrefixIndex.build(d6, false);
         this.exactNames = toArrays(exact);
         this.wildcardNames = toArrays(wildcard);
         this.defaultAction = policy.outbound().defaultAction();
