@@ -7,6 +7,10 @@ import dev.clawfence.controlplane.tenancy.Caller;
 import dev.clawfence.controlplane.tenancy.TenantAccess;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpHeaders;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import dev.clawfence.controlplane.api.RequestShapes;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
@@ -52,7 +56,8 @@ public final class PolicyController {
 
     @Put("/policy")
     @Consumes(MediaType.APPLICATION_JSON)
-    public HttpResponse<Map<String, Object>> save(HttpRequest<?> request, String tenant, @Body String body) {
+    public HttpResponse<Map<String, Object>> save(HttpRequest<?> request, String tenant,
+            @RequestBody(content = @Content(schema = @Schema(implementation = RequestShapes.SavePolicy.class))) @Body String body) {
         Caller caller = Caller.of(request);
         String ifMatch = request.getHeaders().get(HttpHeaders.IF_MATCH);
         PolicyVersions.Saved saved = access.write(caller, tenant, tx -> {
@@ -103,7 +108,8 @@ public final class PolicyController {
 
     @Post("/simulate")
     @Consumes(MediaType.APPLICATION_JSON)
-    public Simulation.Result simulate(HttpRequest<?> request, String tenant, @Body String body) {
+    public Simulation.Result simulate(HttpRequest<?> request, String tenant,
+            @RequestBody(content = @Content(schema = @Schema(implementation = RequestShapes.SimulateConnection.class))) @Body String body) {
         return access.read(Caller.of(request), tenant, tx -> simulation.simulate(tx, JsonBody.parseTree(body)));
     }
 

@@ -2,6 +2,10 @@ package dev.clawfence.controlplane.tenancy;
 
 import dev.clawfence.controlplane.api.Ids;
 import dev.clawfence.controlplane.api.JsonBody;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import dev.clawfence.controlplane.api.RequestShapes;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -34,7 +38,7 @@ public final class ApiTokenController {
 
     @Post
     @Consumes(MediaType.APPLICATION_JSON)
-    public HttpResponse<ApiTokens.MintedToken> create(HttpRequest<?> request, String tenant, @Body String body) {
+    public HttpResponse<ApiTokens.MintedToken> create(HttpRequest<?> request, String tenant, @RequestBody(content = @Content(schema = @Schema(implementation = RequestShapes.CreateApiToken.class))) @Body String body) {
         return HttpResponse.status(HttpStatus.CREATED).body(access.write(Caller.of(request), tenant, tx -> {
             JsonBody json = JsonBody.of(body);
             String name = json.text("name", 200);

@@ -3,6 +3,10 @@ package dev.clawfence.controlplane.tenancy;
 import dev.clawfence.controlplane.api.ApiProblem;
 import dev.clawfence.controlplane.api.JsonBody;
 import dev.clawfence.controlplane.audit.AuditLog;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import dev.clawfence.controlplane.api.RequestShapes;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -36,7 +40,7 @@ public final class TenantController {
 
     @Post
     @Consumes(MediaType.APPLICATION_JSON)
-    public HttpResponse<Tenants.Tenant> create(HttpRequest<?> request, @Body String body) {
+    public HttpResponse<Tenants.Tenant> create(HttpRequest<?> request, @RequestBody(content = @Content(schema = @Schema(implementation = RequestShapes.CreateTenant.class))) @Body String body) {
         Caller caller = Caller.of(request);
         if (!caller.isPlatformAdmin()) {
             throw ApiProblem.forbidden("Only a platform admin token can create tenants.");
