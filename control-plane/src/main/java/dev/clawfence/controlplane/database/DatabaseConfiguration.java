@@ -2,6 +2,9 @@ package dev.clawfence.controlplane.database;
 
 import io.micronaut.context.annotation.ConfigurationProperties;
 import io.micronaut.core.annotation.Nullable;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.Pattern;
 
 /**
  * Which PostgreSQL to use ({@code clawfence.database.*}). Without a {@code url} the control plane runs
@@ -12,7 +15,8 @@ import io.micronaut.core.annotation.Nullable;
  * @param url JDBC URL ({@code CLAWFENCE_DATABASE_URL})
  * @param user migration owner ({@code CLAWFENCE_DATABASE_USER})
  * @param password migration owner's password ({@code CLAWFENCE_DATABASE_PASSWORD})
- * @param appUser application role, default {@code clawfence_app} ({@code CLAWFENCE_DATABASE_APP_USER})
+ * @param appUser application role, default {@code clawfence_app} ({@code CLAWFENCE_DATABASE_APP_USER}); a
+ *     plain identifier, since it is written into GRANT statements and the role's ALTER
  * @param appPassword application role's password ({@code CLAWFENCE_DATABASE_APP_PASSWORD})
  * @param poolSize connections in the application pool, default 10
  */
@@ -21,9 +25,10 @@ public record DatabaseConfiguration(
         @Nullable String url,
         @Nullable String user,
         @Nullable String password,
-        @Nullable String appUser,
+        @Nullable @Pattern(regexp = "[a-z_][a-z0-9_]{0,62}", message = "must be a plain lower-case role name")
+        String appUser,
         @Nullable String appPassword,
-        @Nullable Integer poolSize) {
+        @Nullable @Min(1) @Max(200) Integer poolSize) {
 
     public boolean embedded() {
         return url == null || url.isBlank();
