@@ -80,9 +80,10 @@ public final class Database implements AutoCloseable {
                     s.execute("alter role " + config.appRole() + " login password '" + appPassword + "'");
                 }
             }
-        } catch (SQLException e) {
+        } catch (SQLException | RuntimeException e) {
+            // Stop what we started (the embedded server, the owner pool) before giving up.
             close();
-            throw new IllegalStateException("cannot prepare the database role " + config.appRole(), e);
+            throw new IllegalStateException("cannot migrate the database or prepare the role " + config.appRole(), e);
         }
         app = pool(url, config.appRole(), appPassword, config.pool(), "clawfence-app");
         appDsl = DSL.using(app, SQLDialect.POSTGRES);
