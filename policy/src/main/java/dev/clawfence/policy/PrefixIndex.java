@@ -191,13 +191,21 @@ final class PrefixIndex {
     }
 
     private static int[] mostSpecificFirst(Block[] stack, int depth) {
-        // The stack holds the chain outermost first; identical blocks sit in entry order, and the
-        // deciding rule among equals is the earliest entry, so reverse by prefix but keep entry order.
-        Block[] chain = Arrays.copyOf(stack, depth);
-        Arrays.sort(chain, (a, b) -> a.prefix != b.prefix ? Integer.compare(b.prefix, a.prefix) : Integer.compare(a.entry, b.entry));
+        // The stack holds the chain outermost first, so walking it from the top gives the most specific
+        // block first. Identical blocks sit next to each other in entry order; among equals the
+        // earliest entry decides, so each run of equal prefixes is emitted bottom-up.
         int[] entries = new int[depth];
-        for (int i = 0; i < depth; i++) {
-            entries[i] = chain[i].entry;
+        int out = 0;
+        int top = depth - 1;
+        while (top >= 0) {
+            int bottom = top;
+            while (bottom > 0 && stack[bottom - 1].prefix == stack[top].prefix) {
+                bottom--;
+            }
+            for (int i = bottom; i <= top; i++) {
+                entries[out++] = stack[i].entry;
+            }
+            top = bottom - 1;
         }
         return entries;
     }
