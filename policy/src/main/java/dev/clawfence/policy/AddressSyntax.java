@@ -49,16 +49,47 @@ final class AddressSyntax {
     }
 
     /**
-     * Reads a CIDR or a single address and returns the prefix block it names (a single address as /32
-     * or /128). Host bits set, IPv4-mapped IPv6 and prefix lengths of the wrong family are errors that
-     * say what was probably meant.
+     * A prefix block as numbers: the network address (host bits zero, no prefix length attached),
+     * the prefix length, and its first and last address as unsigned 128-bit numbers (IPv4 in the low
+     * long). Computed once when read, so that overlap checks and index building do no further
+     * address arithmetic.
      */
-    static Parsed block(String text) {
+    record Cidr(IPAddress address, int prefix, long firstHigh, long firstLow, long lastHigh, long lastLow) {
+
+        boolean ipv4() {
+            return address.isIPv4();
+        }
+
+        /** The block as an inet.ipaddr prefix block, for its merge and span arithmetic. */
+        IPAddress block() {
+            return address.toPrefixBlock(prefix);
+        }
+
+        /** The canonical text: lower-case, IPv6 compressed, always with a prefix length. */
+        String canonical() {
+            return (ipv4() ? dotted(firstLow) : address.toCanonicalString()) + "/" + prefix;
+        }
+    }
+
+    /** A parsed CIDR, or the sentence that says why the text is not one. */
+    record ParsedCidr(Cidr value, String error) {
+
+        boolean isValid() {
+            return value != null;
+        }
+    }
+
+    /**
+     * Reads a CIDR or a single address (a single address is a /32 or /128 block). Host bits set,
+     * IPv4-mapped IPv6 and prefix lengths of the wrong family are errors that say what was probably
+     * meant.
+     */
+    static ParsedCidr cidr(String text) {
         int slash = text.indexOf('/');
         String addressPart = slash < 0 ? text : text.substring(0, slash);
         Parsed parsed = plainAddress(addressPart, "CIDR");
         if (!parsed.isValid()) {
-            return slash < 0 ? parsed : Parsed.fail(quote(text) + " is not a valid CIDR (" + quote(addressPart) + " is not an IP address)");
+            return new ParsedCidr(null, slash < 0 ? parsed.error() : quote(text) + " is not a valid CIDR (" + quote(addressPart) + " is not an IP address)");
         }
         IPAddress address = parsed.value();
         int bits = address.getBitCount();
@@ -66,28 +97,48 @@ final class AddressSyntax {
         if (slash >= 0) {
             String prefixPart = text.substring(slash + 1);
             if (prefixPart.isEmpty() || prefixPart.length() > 3 || !prefixPart.chars().allMatch(c -> c >= '0' && c <= '9')) {
-                return Parsed.fail(quote(text) + " is not a valid CIDR (the prefix length after \"/\" must be a number "
+                return new ParsedCidr(null, quote(text) + " is not a valid CIDR (the prefix length after \"/\" must be a number "
                         + (address.isIPv4() ? "0-32" : "0-128") + ")");
             }
             prefix = Integer.parseInt(prefixPart);
             if (prefix > bits) {
                 String family = address.isIPv4() ? "IPv4" : "IPv6";
                 String hint = address.isIPv4() && prefix >= 48 && prefix <= 128 ? "; /" + prefix + " is an IPv6 prefix length" : "";
-                return Parsed.fail(quote(text) + " is not a valid CIDR (prefix must be 0-" + bits + " for " + family + hint + ")");
+                return new ParsedCidr(null, quote(text) + " is not a valid CIDR (prefix must be 0-" + bits + " for " + family + hint + ")");
             }
         }
-        IPAddress block = address.toPrefixBlock(prefix);
-        if (address.isIPv6() && prefix >= 96 && block.getLower().toIPv6().isIPv4Mapped()) {
-            String v4 = block.getLower().withoutPrefixLength().toIPv6().getEmbeddedIPv4Address().toCanonicalString();
-            return Parsed.fail(quote(text) + " is an IPv4-mapped IPv6 address: write it as IPv4, " + quote(v4 + "/" + (prefix - 96)));
+        long high = high(address);
+        long low = low(address);
+        if (!address.isIPv4() && prefix >= 96 && high == 0 && (low >>> 32) == 0xFFFFL) {
+            return new ParsedCidr(null, quote(text) + " is an IPv4-mapped IPv6 address: write it as IPv4, "
+                    + quote(dotted(low & 0xFFFFFFFFL & hostMaskComplement(32 - (prefix - 96))) + "/" + (prefix - 96)));
         }
-        if (!block.getLower().withoutPrefixLength().equals(address.withoutPrefixLength())) {
-            return Parsed.fail(quote(text) + " has host bits set: did you mean " + quote(canonical(block)) + "?");
+        int hostBits = bits - prefix;
+        long maskHigh = 0;
+        long maskLow = 0;
+        if (hostBits > 0 && hostBits < 64) {
+            maskLow = -1L >>> (64 - hostBits);
+        } else if (hostBits >= 64) {
+            maskLow = -1L;
+            maskHigh = hostBits == 64 ? 0 : -1L >>> (128 - hostBits);
         }
-        return Parsed.ok(block);
+        if ((high & maskHigh) != 0 || (low & maskLow) != 0) {
+            return new ParsedCidr(null, quote(text) + " has host bits set: did you mean " + quote(canonical(address.toPrefixBlock(prefix))) + "?");
+        }
+        long lastHigh = high | maskHigh;
+        long lastLow = low | maskLow;
+        return new ParsedCidr(new Cidr(address, prefix, high, low, lastHigh, lastLow), null);
     }
 
-    /** The canonical text of a prefix block: lower-case, IPv6 compressed, always with a prefix length. */
+    private static long hostMaskComplement(int hostBits) {
+        return hostBits == 0 ? -1L : ~(-1L >>> (64 - hostBits));
+    }
+
+    private static String dotted(long value) {
+        return ((value >>> 24) & 255) + "." + ((value >>> 16) & 255) + "." + ((value >>> 8) & 255) + "." + (value & 255);
+    }
+
+    /** The canonical text of an inet.ipaddr prefix block (see {@link Cidr#canonical()}). */
     static String canonical(IPAddress block) {
         IPAddress lower = block.getLower().withoutPrefixLength();
         int prefix = block.getNetworkPrefixLength() == null ? block.getBitCount() : block.getNetworkPrefixLength();

@@ -1,6 +1,5 @@
 package dev.clawfence.policy;
 
-import inet.ipaddr.IPAddress;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -74,7 +73,7 @@ public final class PolicyValidator {
         private final Instant now;
         private final Map<String, String> idPaths = new HashMap<>();
         /** The block of the entry read last, handed to the overlap check so that no CIDR is parsed twice. */
-        private IPAddress lastBlock;
+        private AddressSyntax.Cidr lastBlock;
 
         Reading(Instant now) {
             this.now = now;
@@ -139,7 +138,7 @@ public final class PolicyValidator {
             }
             List<Destination> destinations = new ArrayList<>();
             List<String> paths = new ArrayList<>();
-            List<IPAddress> blocks = new ArrayList<>();
+            List<AddressSyntax.Cidr> blocks = new ArrayList<>();
             if (object.get("destinations") != null) {
                 List<?> items = reader.list(object.get("destinations"), "outbound.destinations", MAX_DESTINATIONS);
                 for (int i = 0; items != null && i < items.size(); i++) {
@@ -182,7 +181,7 @@ public final class PolicyValidator {
             }
             int before = reader.errorCount();
             String id = ruleId(object, path);
-            IPAddress block = reader.present(object, "cidr", path) ? cidr(object.get("cidr"), TreeReader.field(path, "cidr")) : null;
+            AddressSyntax.Cidr block = reader.present(object, "cidr", path) ? cidr(object.get("cidr"), TreeReader.field(path, "cidr")) : null;
             List<PortSpec> ports = entryPorts(object, path);
             String description = required(object, "description", path, MAX_DESCRIPTION_LENGTH);
             String requestedBy = required(object, "requestedBy", path, MAX_REQUESTED_BY_LENGTH);
@@ -200,7 +199,7 @@ public final class PolicyValidator {
                 return null;
             }
             lastBlock = block;
-            return new AllowlistEntry(id, AddressSyntax.canonical(block), ports, description, requestedBy, expiresAt, provenance);
+            return new AllowlistEntry(id, block.canonical(), ports, description, requestedBy, expiresAt, provenance);
         }
 
         private Destination destination(Object value, String path) {
@@ -210,7 +209,7 @@ public final class PolicyValidator {
             }
             int before = reader.errorCount();
             String id = ruleId(object, path);
-            IPAddress cidr = null;
+            AddressSyntax.Cidr cidr = null;
             String domain = null;
             boolean hasCidr = object.get("cidr") != null;
             boolean hasDomain = object.get("domain") != null;
@@ -237,7 +236,7 @@ public final class PolicyValidator {
                 return null;
             }
             lastBlock = cidr;
-            return new Destination(id, cidr == null ? null : AddressSyntax.canonical(cidr), domain, ports, description, requestedBy, provenance);
+            return new Destination(id, cidr == null ? null : cidr.canonical(), domain, ports, description, requestedBy, provenance);
         }
 
         private List<PortRule> portRules(Object value, String path) {
@@ -326,12 +325,12 @@ public final class PolicyValidator {
         }
 
         /** The prefix block a CIDR field names, or null after recording why it names none. */
-        private IPAddress cidr(Object value, String path) {
+        private AddressSyntax.Cidr cidr(Object value, String path) {
             String text = reader.text(value, path, 100);
             if (text == null) {
                 return null;
             }
-            AddressSyntax.Parsed parsed = AddressSyntax.block(text);
+            AddressSyntax.ParsedCidr parsed = AddressSyntax.cidr(text);
             if (!parsed.isValid()) {
                 reader.error(path, parsed.error());
                 return null;
@@ -433,9 +432,8 @@ public final class PolicyValidator {
             record Item(int index, boolean ipv4, long firstHigh, long firstLow, long lastHigh, long lastLow, int prefix) {}
             List<Item> items = new ArrayList<>(spans.size());
             for (int i = 0; i < spans.size(); i++) {
-                IPAddress block = spans.get(i).block();
-                items.add(new Item(i, block.isIPv4(), AddressSyntax.high(block.getLower()), AddressSyntax.low(block.getLower()),
-                        AddressSyntax.high(block.getUpper()), AddressSyntax.low(block.getUpper()), block.getNetworkPrefixLength()));
+                AddressSyntax.Cidr block = spans.get(i).block();
+                items.add(new Item(i, block.ipv4(), block.firstHigh(), block.firstLow(), block.lastHigh(), block.lastLow(), block.prefix()));
             }
             items.sort(Comparator.comparing(Item::ipv4)
                     .thenComparing((a, b) -> PrefixIndex.compare(a.firstHigh, a.firstLow, b.firstHigh, b.firstLow))
@@ -509,7 +507,7 @@ public final class PolicyValidator {
     }
 
     /** What the overlap check needs of an entry. */
-    private record Span(IPAddress block, String cidr, List<PortSpec> ports, Instant expiresAt) {}
+    private record Span(AddressSyntax.Cidr block, String cidr, List<PortSpec> ports, Instant expiresAt) {}
 
     /** Port coverage where an empty list means every port (the entry convention). */
     private record PortCover(List<PortSpec> ports) {
