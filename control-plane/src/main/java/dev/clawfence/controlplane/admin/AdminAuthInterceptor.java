@@ -2,6 +2,7 @@ package dev.clawfence.controlplane.admin;
 
 import dev.clawfence.controlplane.tenancy.Authenticator;
 import dev.clawfence.controlplane.tenancy.Caller;
+import dev.clawfence.proto.admin.v1.AdminServiceGrpc;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Grpc;
@@ -37,6 +38,10 @@ public final class AdminAuthInterceptor implements ServerInterceptor {
 
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+        if (!AdminServiceGrpc.SERVICE_NAME.equals(call.getMethodDescriptor().getServiceName())) {
+            // Micronaut applies interceptors to every service; other services (agents) authenticate otherwise.
+            return next.startCall(call, headers);
+        }
         Optional<Caller> caller = authenticator.authenticate(headers.get(AUTHORIZATION),
                 remoteAddress(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)));
         if (caller.isEmpty()) {

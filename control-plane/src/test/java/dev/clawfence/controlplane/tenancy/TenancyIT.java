@@ -153,4 +153,24 @@ class TenancyIT {
         assertThat((Map<String, Object>) entries.getFirst().get("actor")).containsEntry("name", "owner-token");
         assertThat((Map<String, Object>) entries.getLast().get("actor")).containsEntry("kind", "platform-admin");
     }
+
+    @Test
+    void auditIsPagedNewestFirst() {
+        UUID tenant = admin.createTenant("Audit pages");
+        for (int i = 0; i < 3; i++) {
+            admin.post("/api/v1/tenants/" + tenant + "/users", Map.of("email", "p" + i + "@example.com", "name", "P", "role", "viewer"));
+        }
+        String audit = "/api/v1/tenants/" + tenant + "/audit";
+
+        Map<String, Object> first = admin.get(audit + "?limit=3").map();
+        Map<String, Object> second = admin.get(audit + "?limit=3&cursor=" + first.get("nextCursor")).map();
+
+        assertThat((List<Map<String, Object>>) first.get("items")).extracting(e -> e.get("detail"))
+                .containsExactly("email=p2@example.com role=viewer", "email=p1@example.com role=viewer",
+                        "email=p0@example.com role=viewer");
+        assertThat((List<Map<String, Object>>) second.get("items")).extracting(e -> e.get("action"))
+                .containsExactly("tenant.create");
+        assertThat(second.get("nextCursor")).isNull();
+        assertThat(admin.get(audit + "?limit=0").status()).isEqualTo(400);
+    }
 }
