@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -21,6 +22,7 @@ public final class JsonBody {
 
     private final Map<?, ?> fields;
     private final List<ApiProblem.FieldError> errors = new ArrayList<>();
+    private final Set<String> known = new HashSet<>();
 
     private JsonBody(Map<?, ?> fields) {
         this.fields = fields;
@@ -51,15 +53,18 @@ public final class JsonBody {
 
     /** The raw tree, for parts handed whole to another reader (e.g. a policy document). */
     public Object raw(String name) {
+        known.add(name);
         return fields.get(name);
     }
 
     public boolean has(String name) {
+        known.add(name);
         return fields.containsKey(name) && fields.get(name) != null;
     }
 
     /** A required, non-blank string of at most {@code maxLength} characters. */
     public String text(String name, int maxLength) {
+        known.add(name);
         Object value = fields.get(name);
         if (!(value instanceof String s) || s.isBlank()) {
             errors.add(new ApiProblem.FieldError(name, value == null ? "is required" : "must be a non-empty string"));
@@ -79,6 +84,7 @@ public final class JsonBody {
 
     /** A required string out of {@code allowed}. */
     public String oneOf(String name, Set<String> allowed) {
+        known.add(name);
         Object value = fields.get(name);
         if (!(value instanceof String s) || !allowed.contains(s)) {
             errors.add(new ApiProblem.FieldError(name, (value == null ? "is required" : "is \"" + value + "\"")
@@ -93,8 +99,13 @@ public final class JsonBody {
         errors.add(new ApiProblem.FieldError(path, message));
     }
 
-    /** Fails with a 422 problem listing every field error found so far, if any. */
+    /**
+     * Fails with a 422 problem listing every field error found so far, if any, and every field that no
+     * reader asked for: a misspelt optional field should not be silently ignored.
+     */
     public void done() {
+        fields.keySet().stream().map(String::valueOf).filter(name -> !known.contains(name)).sorted()
+                .forEach(name -> errors.add(new ApiProblem.FieldError(name, "is not a known field")));
         if (!errors.isEmpty()) {
             throw ApiProblem.invalid(errors.size() == 1 ? errors.getFirst().path() + " " + errors.getFirst().message()
                     : errors.size() + " fields are invalid", errors);

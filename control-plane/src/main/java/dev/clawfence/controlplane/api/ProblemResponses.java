@@ -38,7 +38,10 @@ public final class ProblemResponses implements ErrorResponseProcessor<Map<String
         body.put("detail", detail);
         List<Map<String, String>> list = new ArrayList<>();
         for (ApiProblem.FieldError e : errors) {
-            list.add(Map.of("path", e.path(), "message", e.message()));
+            Map<String, String> error = new LinkedHashMap<>();
+            error.put("path", e.path());
+            error.put("message", e.message());
+            list.add(error);
         }
         body.put("errors", list);
         return body;

@@ -57,7 +57,7 @@ public final class PolicyController {
     @Put("/policy")
     @Consumes(MediaType.APPLICATION_JSON)
     public HttpResponse<Map<String, Object>> save(HttpRequest<?> request, String tenant,
-            @RequestBody(content = @Content(schema = @Schema(implementation = RequestShapes.SavePolicy.class))) @Body String body) {
+            @RequestBody(content = @Content(schema = @Schema(implementation = RequestShapes.SavePolicy.class))) @Nullable @Body String body) {
         Caller caller = Caller.of(request);
         String ifMatch = request.getHeaders().get(HttpHeaders.IF_MATCH);
         PolicyVersions.Saved saved = access.write(caller, tenant, tx -> {
@@ -109,7 +109,7 @@ public final class PolicyController {
     @Post("/simulate")
     @Consumes(MediaType.APPLICATION_JSON)
     public Simulation.Result simulate(HttpRequest<?> request, String tenant,
-            @RequestBody(content = @Content(schema = @Schema(implementation = RequestShapes.SimulateConnection.class))) @Body String body) {
+            @RequestBody(content = @Content(schema = @Schema(implementation = RequestShapes.SimulateConnection.class))) @Nullable @Body String body) {
         return access.read(Caller.of(request), tenant, tx -> simulation.simulate(tx, JsonBody.parseTree(body)));
     }
 

@@ -6,6 +6,7 @@ import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.parameters.RequestBody;
 import dev.clawfence.controlplane.api.RequestShapes;
+import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -38,7 +39,7 @@ public final class ApiTokenController {
 
     @Post
     @Consumes(MediaType.APPLICATION_JSON)
-    public HttpResponse<ApiTokens.MintedToken> create(HttpRequest<?> request, String tenant, @RequestBody(content = @Content(schema = @Schema(implementation = RequestShapes.CreateApiToken.class))) @Body String body) {
+    public HttpResponse<ApiTokens.MintedToken> create(HttpRequest<?> request, String tenant, @RequestBody(content = @Content(schema = @Schema(implementation = RequestShapes.CreateApiToken.class))) @Nullable @Body String body) {
         return HttpResponse.status(HttpStatus.CREATED).body(access.write(Caller.of(request), tenant, tx -> {
             JsonBody json = JsonBody.of(body);
             String name = json.text("name", 200);

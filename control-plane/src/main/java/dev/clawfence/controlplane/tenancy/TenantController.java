@@ -7,6 +7,7 @@ import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.parameters.RequestBody;
 import dev.clawfence.controlplane.api.RequestShapes;
+import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -40,7 +41,7 @@ public final class TenantController {
 
     @Post
     @Consumes(MediaType.APPLICATION_JSON)
-    public HttpResponse<Tenants.Tenant> create(HttpRequest<?> request, @RequestBody(content = @Content(schema = @Schema(implementation = RequestShapes.CreateTenant.class))) @Body String body) {
+    public HttpResponse<Tenants.Tenant> create(HttpRequest<?> request, @RequestBody(content = @Content(schema = @Schema(implementation = RequestShapes.CreateTenant.class))) @Nullable @Body String body) {
         Caller caller = Caller.of(request);
         if (!caller.isPlatformAdmin()) {
             throw ApiProblem.forbidden("Only a platform admin token can create tenants.");

@@ -6,6 +6,7 @@ import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.parameters.RequestBody;
 import dev.clawfence.controlplane.api.RequestShapes;
+import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -44,7 +45,7 @@ public final class UserController {
 
     @Post
     @Consumes(MediaType.APPLICATION_JSON)
-    public HttpResponse<Users.User> create(HttpRequest<?> request, String tenant, @RequestBody(content = @Content(schema = @Schema(implementation = RequestShapes.UserFields.class))) @Body String body) {
+    public HttpResponse<Users.User> create(HttpRequest<?> request, String tenant, @RequestBody(content = @Content(schema = @Schema(implementation = RequestShapes.UserFields.class))) @Nullable @Body String body) {
         return HttpResponse.status(HttpStatus.CREATED).body(access.write(Caller.of(request), tenant, tx -> {
             JsonBody json = JsonBody.of(body);
             String email = email(json, json.text("email", 320));
@@ -62,7 +63,7 @@ public final class UserController {
 
     @Put("/{id}")
     @Consumes(MediaType.APPLICATION_JSON)
-    public Users.User update(HttpRequest<?> request, String tenant, String id, @RequestBody(content = @Content(schema = @Schema(implementation = RequestShapes.UserFields.class))) @Body String body) {
+    public Users.User update(HttpRequest<?> request, String tenant, String id, @RequestBody(content = @Content(schema = @Schema(implementation = RequestShapes.UserFields.class))) @Nullable @Body String body) {
         return access.write(Caller.of(request), tenant, tx -> {
             JsonBody json = JsonBody.of(body);
             String email = json.has("email") ? email(json, json.text("email", 320)) : null;

@@ -20,6 +20,7 @@ class TenancyIT {
 
         assertThat(created.status()).isEqualTo(201);
         UUID id = UUID.fromString((String) created.map().get("id"));
+        assertThat(created.map().get("createdAt")).asString().matches("\\d{4}-\\d{2}-\\d{2}T.*");
         assertThat(admin.get("/api/v1/tenants/" + id).map()).containsEntry("name", "Acme");
         assertThat(admin.get("/api/v1/tenants").list()).anySatisfy(t -> assertThat(t).containsEntry("id", id.toString()));
     }
@@ -123,6 +124,14 @@ class TenancyIT {
         assertThat(missing.status()).isEqualTo(422);
         assertThat(missing.contentType()).startsWith("application/problem+json");
         assertThat(missing.errorPaths()).containsExactlyInAnyOrder("email", "role");
+
+        Api.Response misspelt = admin.post(users, Map.of("email", "a@example.com", "name", "A", "role", "viewer", "rol", "x"));
+        assertThat(misspelt.status()).isEqualTo(422);
+        assertThat(misspelt.errorPaths()).containsExactly("rol");
+
+        Api.Response empty = admin.send("POST", users, null, Map.of("Content-Type", "application/json"));
+        assertThat(empty.status()).isEqualTo(400);
+        assertThat(empty.errorPaths()).containsExactly("body");
 
         Api.Response wrongType = admin.send("POST", users, "email=a", Map.of("Content-Type", "text/plain"));
         assertThat(wrongType.status()).isEqualTo(415);
