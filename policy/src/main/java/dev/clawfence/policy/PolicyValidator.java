@@ -64,19 +64,41 @@ public final class PolicyValidator {
 
     /** {@code now} decides whether an {@code expiresAt} lies in the past. */
     public static Validated<PolicyDocument> validate(Object tree, Instant now) {
-        return new Reading(now).document(tree);
+        return validate(tree, now, null);
+    }
+
+    /**
+     * Like {@link #validate(Object, Instant)}, against the version the document replaces: an allowlist
+     * entry that keeps its id and its {@code expiresAt} from {@code current} and has expired since is a
+     * warning, not an error, so an entry that lapsed does not block every later save (or a restore) until
+     * someone removes it; it simply no longer matches. A past {@code expiresAt} that is new is an error.
+     *
+     * @param current the stored document being replaced, or null
+     */
+    public static Validated<PolicyDocument> validate(Object tree, Instant now, PolicyDocument current) {
+        Map<String, Instant> storedExpiries = new HashMap<>();
+        if (current != null) {
+            for (AllowlistEntry entry : current.inbound().allowlist()) {
+                if (entry.id() != null && entry.expiresAt() != null) {
+                    storedExpiries.put(entry.id(), entry.expiresAt());
+                }
+            }
+        }
+        return new Reading(now, storedExpiries).document(tree);
     }
 
     /** One validation run: the problems found so far and the ids seen. */
     private static final class Reading {
         private final TreeReader reader = new TreeReader();
         private final Instant now;
+        private final Map<String, Instant> storedExpiries;
         private final Map<String, String> idPaths = new HashMap<>();
         /** The block of the entry read last, handed to the overlap check so that no CIDR is parsed twice. */
         private AddressSyntax.Cidr lastBlock;
 
-        Reading(Instant now) {
+        Reading(Instant now, Map<String, Instant> storedExpiries) {
             this.now = now;
+            this.storedExpiries = storedExpiries;
         }
 
         Validated<PolicyDocument> document(Object tree) {
@@ -190,8 +212,12 @@ public final class PolicyValidator {
                 String expiresPath = TreeReader.field(path, "expiresAt");
                 expiresAt = reader.instant(object.get("expiresAt"), expiresPath);
                 if (expiresAt != null && !expiresAt.isAfter(now)) {
-                    reader.error(expiresPath, AddressSyntax.quote(String.valueOf(object.get("expiresAt"))) + " is not in the future (now is " + now
-                            + "); remove the entry or give a later time");
+                    String quoted = AddressSyntax.quote(String.valueOf(object.get("expiresAt")));
+                    if (id != null && expiresAt.equals(storedExpiries.get(id))) {
+                        reader.warning(expiresPath, "the entry expired at " + quoted + " and no longer matches; remove it or give a later time");
+                    } else {
+                        reader.error(expiresPath, quoted + " is not in the future (now is " + now + "); remove the entry or give a later time");
+                    }
                 }
             }
             Provenance provenance = provenance(object, path);

@@ -11,6 +11,7 @@ import static dev.clawfence.policy.PolicyTree.with;
 import static dev.clawfence.policy.PolicyTree.without;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -172,6 +173,32 @@ class PolicyValidatorTest {
         var tree = policy().allowlist(allow("203.0.113.0/24", tcp(443)), allow("203.0.113.8/29", tcp(22)),
                 with(allow("198.51.100.0/24"), "expiresAt", "2027-01-01T00:00:00Z"), allow("198.51.100.7"));
         assertThat(PolicyValidator.validate(tree.tree(), NOW).problems()).isEmpty();
+    }
+
+    @Test
+    void anEntryThatExpiredSinceItWasStoredIsAWarningNotAnError() {
+        var entry = with(with(allow("203.0.113.0/24"), "id", "in-lapsed"), "expiresAt", "2026-11-24T09:00:00Z");
+        Instant savedBeforeExpiry = Instant.parse("2026-11-23T00:00:00Z");
+        PolicyDocument stored = PolicyValidator.validate(policy().allowlist(entry).tree(), savedBeforeExpiry).value();
+
+        Validated<PolicyDocument> resaved = PolicyValidator.validate(policy().allowlist(entry).inboundMode("enforce").tree(), NOW, stored);
+
+        assertThat(resaved.isValid()).isTrue();
+        assertThat(resaved.warnings()).extracting(Problem::toString).containsExactly(
+                "inbound.allowlist[0].expiresAt: the entry expired at \"2026-11-24T09:00:00Z\" and no longer matches; remove it or give a later time");
+    }
+
+    @Test
+    void aPastExpiryThatIsNewIsStillAnError() {
+        var entry = with(allow("203.0.113.0/24"), "id", "in-lapsed");
+        PolicyDocument stored = PolicyValidator.validate(policy().allowlist(with(entry, "expiresAt", "2027-01-01T00:00:00Z")).tree(), NOW).value();
+
+        Validated<PolicyDocument> moved = PolicyValidator.validate(policy().allowlist(with(entry, "expiresAt", "2026-11-24T09:00:00Z")).tree(), NOW, stored);
+        Validated<PolicyDocument> otherEntry = PolicyValidator.validate(
+                policy().allowlist(with(with(allow("203.0.113.0/24"), "id", "in-other"), "expiresAt", "2026-11-24T09:00:00Z")).tree(), NOW, stored);
+
+        assertThat(moved.errors()).extracting(Problem::path).containsExactly("inbound.allowlist[0].expiresAt");
+        assertThat(otherEntry.errors()).extracting(Problem::path).containsExactly("inbound.allowlist[0].expiresAt");
     }
 
     @Test

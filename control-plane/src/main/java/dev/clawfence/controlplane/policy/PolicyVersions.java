@@ -81,7 +81,7 @@ public final class PolicyVersions {
 
     /** Problems the current rules find in a stored version today (e.g. an entry that has expired since). */
     public List<Problem> warningsNow(PolicyVersion version) {
-        return PolicyValidator.validate(PolicyDocumentWriter.toTree(version.document()), now()).problems();
+        return PolicyValidator.validate(PolicyDocumentWriter.toTree(version.document()), now(), version.document()).problems();
     }
 
     /** Saves {@code policyTree} as the version after {@code expectedVersion}, the one the caller has seen. */
@@ -89,7 +89,7 @@ public final class PolicyVersions {
         Instant now = now();
         PolicyVersion current = current(tx);
         requireVersion(current, expectedVersion);
-        Validated<PolicyDocument> validated = PolicyValidator.validate(policyTree, now);
+        Validated<PolicyDocument> validated = PolicyValidator.validate(policyTree, now, current.document());
         if (!validated.isValid()) {
             throw invalid("The policy has " + validated.errors().size() + " error(s); nothing was saved.",
                     validated.errors());
@@ -106,7 +106,7 @@ public final class PolicyVersions {
         }
         PolicyVersion old = version(tx, number).orElseThrow(() ->
                 ApiProblem.notFound("There is no policy version " + number + "."));
-        Validated<PolicyDocument> validated = PolicyValidator.validate(PolicyDocumentWriter.toTree(old.document()), now);
+        Validated<PolicyDocument> validated = PolicyValidator.validate(PolicyDocumentWriter.toTree(old.document()), now, old.document());
         if (!validated.isValid()) {
             throw invalid("Version " + number + " is no longer valid; nothing was saved.", validated.errors());
         }
