@@ -2,7 +2,7 @@ package dev.clawfence.policy;
 
 import inet.ipaddr.IPAddress;
 import inet.ipaddr.IPAddressString;
-import java.util.regex.Pattern;
+import inet.ipaddr.ipv4.IPv4Address;
 
 /**
  * Strict reading of IP addresses and CIDRs as people write them in a policy. inet.ipaddr accepts much
@@ -12,9 +12,6 @@ import java.util.regex.Pattern;
  */
 final class AddressSyntax {
 
-    private static final Pattern DOTTED_QUAD = Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})");
-    private static final Pattern IPV6_CHARS = Pattern.compile("[0-9A-Fa-f:.]+");
-    private static final Pattern PREFIX = Pattern.compile("\\d{1,3}");
 
     /** A parsed value, or the sentence that says why the text is not one (quoting the text). */
     record Parsed(IPAddress value, String error) {
@@ -52,45 +49,96 @@ final class AddressSyntax {
     }
 
     /**
-     * Reads a CIDR or a single address and returns the prefix block it names (a single address as /32
-     * or /128). Host bits set, IPv4-mapped IPv6 and prefix lengths of the wrong family are errors that
-     * say what was probably meant.
+     * A prefix block as numbers: the network address (host bits zero, no prefix length attached),
+     * the prefix length, and its first and last address as unsigned 128-bit numbers (IPv4 in the low
+     * long). Computed once when read, so that overlap checks and index building do no further
+     * address arithmetic.
      */
-    static Parsed block(String text) {
+    record Cidr(IPAddress address, int prefix, long firstHigh, long firstLow, long lastHigh, long lastLow) {
+
+        boolean ipv4() {
+            return address.isIPv4();
+        }
+
+        /** The block as an inet.ipaddr prefix block, for its merge and span arithmetic. */
+        IPAddress block() {
+            return address.toPrefixBlock(prefix);
+        }
+
+        /** The canonical text: lower-case, IPv6 compressed, always with a prefix length. */
+        String canonical() {
+            return (ipv4() ? dotted(firstLow) : address.toCanonicalString()) + "/" + prefix;
+        }
+    }
+
+    /** A parsed CIDR, or the sentence that says why the text is not one. */
+    record ParsedCidr(Cidr value, String error) {
+
+        boolean isValid() {
+            return value != null;
+        }
+    }
+
+    /**
+     * Reads a CIDR or a single address (a single address is a /32 or /128 block). Host bits set,
+     * IPv4-mapped IPv6 and prefix lengths of the wrong family are errors that say what was probably
+     * meant.
+     */
+    static ParsedCidr cidr(String text) {
         int slash = text.indexOf('/');
         String addressPart = slash < 0 ? text : text.substring(0, slash);
         Parsed parsed = plainAddress(addressPart, "CIDR");
         if (!parsed.isValid()) {
-            return slash < 0 ? parsed : Parsed.fail(quote(text) + " is not a valid CIDR (" + quote(addressPart) + " is not an IP address)");
+            return new ParsedCidr(null, slash < 0 ? parsed.error() : quote(text) + " is not a valid CIDR (" + quote(addressPart) + " is not an IP address)");
         }
         IPAddress address = parsed.value();
         int bits = address.getBitCount();
         int prefix = bits;
         if (slash >= 0) {
             String prefixPart = text.substring(slash + 1);
-            if (!PREFIX.matcher(prefixPart).matches()) {
-                return Parsed.fail(quote(text) + " is not a valid CIDR (the prefix length after \"/\" must be a number "
+            if (prefixPart.isEmpty() || prefixPart.length() > 3 || !prefixPart.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                return new ParsedCidr(null, quote(text) + " is not a valid CIDR (the prefix length after \"/\" must be a number "
                         + (address.isIPv4() ? "0-32" : "0-128") + ")");
             }
             prefix = Integer.parseInt(prefixPart);
             if (prefix > bits) {
                 String family = address.isIPv4() ? "IPv4" : "IPv6";
                 String hint = address.isIPv4() && prefix >= 48 && prefix <= 128 ? "; /" + prefix + " is an IPv6 prefix length" : "";
-                return Parsed.fail(quote(text) + " is not a valid CIDR (prefix must be 0-" + bits + " for " + family + hint + ")");
+                return new ParsedCidr(null, quote(text) + " is not a valid CIDR (prefix must be 0-" + bits + " for " + family + hint + ")");
             }
         }
-        IPAddress block = address.toPrefixBlock(prefix);
-        if (address.isIPv6() && prefix >= 96 && block.getLower().toIPv6().isIPv4Mapped()) {
-            String v4 = block.getLower().withoutPrefixLength().toIPv6().getEmbeddedIPv4Address().toCanonicalString();
-            return Parsed.fail(quote(text) + " is an IPv4-mapped IPv6 address: write it as IPv4, " + quote(v4 + "/" + (prefix - 96)));
+        long high = high(address);
+        long low = low(address);
+        if (!address.isIPv4() && prefix >= 96 && high == 0 && (low >>> 32) == 0xFFFFL) {
+            return new ParsedCidr(null, quote(text) + " is an IPv4-mapped IPv6 address: write it as IPv4, "
+                    + quote(dotted(low & 0xFFFFFFFFL & hostMaskComplement(32 - (prefix - 96))) + "/" + (prefix - 96)));
         }
-        if (!block.getLower().withoutPrefixLength().equals(address.withoutPrefixLength())) {
-            return Parsed.fail(quote(text) + " has host bits set: did you mean " + quote(canonical(block)) + "?");
+        int hostBits = bits - prefix;
+        long maskHigh = 0;
+        long maskLow = 0;
+        if (hostBits > 0 && hostBits < 64) {
+            maskLow = -1L >>> (64 - hostBits);
+        } else if (hostBits >= 64) {
+            maskLow = -1L;
+            maskHigh = hostBits == 64 ? 0 : -1L >>> (128 - hostBits);
         }
-        return Parsed.ok(block);
+        if ((high & maskHigh) != 0 || (low & maskLow) != 0) {
+            return new ParsedCidr(null, quote(text) + " has host bits set: did you mean " + quote(canonical(address.toPrefixBlock(prefix))) + "?");
+        }
+        long lastHigh = high | maskHigh;
+        long lastLow = low | maskLow;
+        return new ParsedCidr(new Cidr(address, prefix, high, low, lastHigh, lastLow), null);
     }
 
-    /** The canonical text of a prefix block: lower-case, IPv6 compressed, always with a prefix length. */
+    private static long hostMaskComplement(int hostBits) {
+        return hostBits == 0 ? -1L : ~(-1L >>> (64 - hostBits));
+    }
+
+    private static String dotted(long value) {
+        return ((value >>> 24) & 255) + "." + ((value >>> 16) & 255) + "." + ((value >>> 8) & 255) + "." + (value & 255);
+    }
+
+    /** The canonical text of an inet.ipaddr prefix block (see {@link Cidr#canonical()}). */
     static String canonical(IPAddress block) {
         IPAddress lower = block.getLower().withoutPrefixLength();
         int prefix = block.getNetworkPrefixLength() == null ? block.getBitCount() : block.getNetworkPrefixLength();
@@ -98,23 +146,25 @@ final class AddressSyntax {
     }
 
     private static Parsed plainAddress(String text, String what) {
-        var quad = DOTTED_QUAD.matcher(text);
-        if (quad.matches()) {
-            for (int group = 1; group <= 4; group++) {
-                String octet = quad.group(group);
-                if (octet.length() > 1 && octet.charAt(0) == '0') {
-                    return Parsed.fail(quote(text) + " is not a valid " + what + " (leading zeros are ambiguous: write " + quote(withoutLeadingZeros(quad)) + ")");
+        int[] octets = dottedQuad(text);
+        if (octets != null) {
+            for (int i = 0; i < 4; i++) {
+                if (octets[i] < 0) {
+                    return Parsed.fail(quote(text) + " is not a valid " + what + " (leading zeros are ambiguous: write "
+                            + quote(withoutLeadingZeros(text)) + ")");
                 }
-                if (Integer.parseInt(octet) > 255) {
+            }
+            for (int i = 0; i < 4; i++) {
+                if (octets[i] > 255) {
                     return Parsed.fail(quote(text) + " is not a valid " + what + " (each IPv4 number must be 0-255)");
                 }
             }
-            return Parsed.ok(new IPAddressString(text).getAddress());
+            return Parsed.ok(new IPv4Address(new byte[] {(byte) octets[0], (byte) octets[1], (byte) octets[2], (byte) octets[3]}));
         }
         if (text.indexOf('%') >= 0) {
             return Parsed.fail(quote(text) + " is not a valid " + what + " (zone indexes such as %eth0 are not allowed)");
         }
-        if (text.indexOf(':') >= 0 && IPV6_CHARS.matcher(text).matches()) {
+        if (text.indexOf(':') >= 0 && onlyIpv6Characters(text)) {
             IPAddressString string = new IPAddressString(text);
             IPAddress address = string.getAddress();
             if (address != null && address.isIPv6() && !address.isMultiple()) {
@@ -124,10 +174,57 @@ final class AddressSyntax {
         return Parsed.fail(quote(text) + " is not a valid " + what);
     }
 
-    private static String withoutLeadingZeros(java.util.regex.Matcher quad) {
+    /**
+     * The four numbers of {@code d.d.d.d} (1-3 digits each), with -1 for a number written with a
+     * leading zero; null when the text is not of that form. Hand-written rather than a regular
+     * expression because validation reads tens of thousands of these.
+     */
+    private static int[] dottedQuad(String text) {
+        int[] octets = new int[4];
+        int part = 0;
+        int digits = 0;
+        int value = 0;
+        boolean leadingZero = false;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c >= '0' && c <= '9') {
+                if (digits == 3) {
+                    return null;
+                }
+                leadingZero |= digits == 1 && value == 0;
+                value = value * 10 + (c - '0');
+                digits++;
+            } else if (c == '.' && digits > 0 && part < 3) {
+                octets[part++] = leadingZero ? -1 : value;
+                digits = 0;
+                value = 0;
+                leadingZero = false;
+            } else {
+                return null;
+            }
+        }
+        if (part != 3 || digits == 0) {
+            return null;
+        }
+        octets[3] = leadingZero ? -1 : value;
+        return octets;
+    }
+
+    private static boolean onlyIpv6Characters(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            boolean ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String withoutLeadingZeros(String quad) {
         StringBuilder text = new StringBuilder();
-        for (int group = 1; group <= 4; group++) {
-            text.append(group > 1 ? "." : "").append(Integer.parseInt(quad.group(group)));
+        for (String number : quad.split("\\.")) {
+            text.append(text.isEmpty() ? "" : ".").append(Integer.parseInt(number));
         }
         return text.toString();
     }

@@ -63,11 +63,11 @@ public final class CidrMerger {
 
     private static void split(List<String> texts, List<IPAddress> v4, List<IPAddress> v6) {
         for (String text : texts) {
-            AddressSyntax.Parsed parsed = text == null ? AddressSyntax.Parsed.fail("null is not an address") : AddressSyntax.block(text);
+            AddressSyntax.ParsedCidr parsed = text == null ? new AddressSyntax.ParsedCidr(null, "null is not an address") : AddressSyntax.cidr(text);
             if (!parsed.isValid()) {
                 throw new IllegalArgumentException(parsed.error());
             }
-            (parsed.value().isIPv4() ? v4 : v6).add(parsed.value());
+            (parsed.value().ipv4() ? v4 : v6).add(parsed.value().block());
         }
     }
 }

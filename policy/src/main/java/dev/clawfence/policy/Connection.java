@@ -13,6 +13,22 @@ import java.util.stream.Collectors;
  */
 public record Connection(Direction direction, Host from, Host to, int port, Protocol proto, String country) {
 
+    /** Guards the shape {@link ConnectionReader} guarantees, for connections built by hand. */
+    public Connection {
+        if (direction == null || proto == null) {
+            throw new IllegalArgumentException("a connection needs a direction and a protocol");
+        }
+        if ((direction == Direction.INBOUND ? from : to) == null) {
+            throw new IllegalArgumentException(direction == Direction.INBOUND ? "an inbound connection needs from" : "an outbound connection needs to");
+        }
+        if (from != null && from.isDomain()) {
+            throw new IllegalArgumentException("from is an address, not a name");
+        }
+        if (proto.hasPorts() ? port < 1 || port > 65535 : port != 0) {
+            throw new IllegalArgumentException("port " + port + " does not fit " + proto.wireName());
+        }
+    }
+
     /** An inbound attempt from {@code from}; {@code port} is ignored for ICMP. Throws on invalid input. */
     public static Connection inbound(String from, int port, Protocol proto) {
         return of(Direction.INBOUND, from, null, port, proto, null);

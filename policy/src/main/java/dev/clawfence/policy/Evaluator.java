@@ -1,6 +1,5 @@
 package dev.clawfence.policy;
 
-import inet.ipaddr.IPAddress;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -110,17 +109,17 @@ public final class Evaluator {
         Instant lastExpiry = null;
         for (int i = 0; i < entries.size(); i++) {
             AllowlistEntry entry = entries.get(i);
-            IPAddress block = parseBlock(entry.cidr());
+            AddressSyntax.Cidr block = parseBlock(entry.cidr());
             allowlist[i] = new Rule(ruleId(entry.id(), "inbound.allowlist", i), entry.description(), entry.cidr(), entry.ports(), entry.expiresAt(), "allowlist entry");
-            (block.isIPv4() ? v4 : v6).add(toBlock(block, i));
+            (block.ipv4() ? v4 : v6).add(toBlock(block, i));
             if (entry.expiresAt() == null) {
                 neverExpires = true;
             } else if (lastExpiry == null || entry.expiresAt().isAfter(lastExpiry)) {
                 lastExpiry = entry.expiresAt();
             }
         }
-        this.allowV4 = PrefixIndex.build(v4);
-        this.allowV6 = PrefixIndex.build(v6);
+        this.allowV4 = PrefixIndex.build(v4, true);
+        this.allowV6 = PrefixIndex.build(v6, false);
         this.allowlistNeverExpires = neverExpires;
         this.allowlistLastExpiry = lastExpiry;
         this.geoMode = policy.inbound().geo().mode();
@@ -136,16 +135,16 @@ public final class Evaluator {
             Destination dest = dests.get(i);
             destinations[i] = new Rule(ruleId(dest.id(), "outbound.destinations", i), dest.description(), dest.target(), dest.ports(), null, "destination entry");
             if (dest.cidr() != null) {
-                IPAddress block = parseBlock(dest.cidr());
-                (block.isIPv4() ? d4 : d6).add(toBlock(block, i));
+                AddressSyntax.Cidr block = parseBlock(dest.cidr());
+                (block.ipv4() ? d4 : d6).add(toBlock(block, i));
             } else if (dest.domain().startsWith("*.")) {
                 wildcard.computeIfAbsent(dest.domain().substring(2), k -> new ArrayList<>()).add(i);
             } else {
                 exact.computeIfAbsent(dest.domain(), k -> new ArrayList<>()).add(i);
             }
         }
-        this.destV4 = PrefixIndex.build(d4);
-        this.destV6 = PrefixIndex.build(d6);
+        this.destV4 = PrefixIndex.build(d4, true);
+        this.destV6 = PrefixIndex.build(d6, false);
         this.exactNames = toArrays(exact);
         this.wildcardNames = toArrays(wildcard);
         this.defaultAction = policy.outbound().defaultAction();
@@ -307,19 +306,16 @@ public final class Evaluator {
         return id != null ? id : list + "[" + index + "]";
     }
 
-    private static IPAddress parseBlock(String cidr) {
-        AddressSyntax.Parsed parsed = AddressSyntax.block(cidr);
+    private static AddressSyntax.Cidr parseBlock(String cidr) {
+        AddressSyntax.ParsedCidr parsed = AddressSyntax.cidr(cidr);
         if (!parsed.isValid()) {
             throw new IllegalArgumentException(parsed.error());
         }
         return parsed.value();
     }
 
-    private static PrefixIndex.Block toBlock(IPAddress block, int entry) {
-        IPAddress lower = block.getLower();
-        IPAddress upper = block.getUpper();
-        return new PrefixIndex.Block(AddressSyntax.high(lower), AddressSyntax.low(lower), AddressSyntax.high(upper), AddressSyntax.low(upper),
-                block.getNetworkPrefixLength(), entry);
+    private static PrefixIndex.Block toBlock(AddressSyntax.Cidr block, int entry) {
+        return new PrefixIndex.Block(block.firstHigh(), block.firstLow(), block.lastHigh(), block.lastLow(), block.prefix(), entry);
     }
 
     private static Map<String, int[]> toArrays(Map<String, List<Integer>> lists) {
@@ -357,14 +353,14 @@ public final class Evaluator {
             PlatformRange[] ranges = new PlatformRange[texts.size()];
             for (int i = 0; i < texts.size(); i++) {
                 String text = texts.get(i);
-                AddressSyntax.Parsed parsed = text == null ? AddressSyntax.Parsed.fail("null is not an address") : AddressSyntax.block(text.strip());
+                AddressSyntax.ParsedCidr parsed = text == null
+                        ? new AddressSyntax.ParsedCidr(null, "null is not an address")
+                        : AddressSyntax.cidr(text.strip());
                 if (!parsed.isValid()) {
                     throw new IllegalArgumentException("platform rule " + AddressSyntax.quote(String.valueOf(text)) + " is not an address or CIDR: " + parsed.error());
                 }
-                IPAddress block = parsed.value();
-                ranges[i] = new PlatformRange(AddressSyntax.canonical(block), block.isIPv4(),
-                        AddressSyntax.high(block.getLower()), AddressSyntax.low(block.getLower()),
-                        AddressSyntax.high(block.getUpper()), AddressSyntax.low(block.getUpper()));
+                AddressSyntax.Cidr block = parsed.value();
+                ranges[i] = new PlatformRange(block.canonical(), block.ipv4(), block.firstHigh(), block.firstLow(), block.lastHigh(), block.lastLow());
             }
             return ranges;
         }

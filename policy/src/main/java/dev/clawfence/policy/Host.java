@@ -14,6 +14,8 @@ public final class Host {
     private final String domain;
     private final long high;
     private final long low;
+    /** 4, 6, or 0 for a name: kept here so that evaluation never touches the IPAddress object. */
+    private final int family;
 
     private Host(String text, IPAddress address, String domain) {
         this.text = text;
@@ -21,6 +23,7 @@ public final class Host {
         this.domain = domain;
         this.high = address == null ? 0 : AddressSyntax.high(address);
         this.low = address == null ? 0 : AddressSyntax.low(address);
+        this.family = address == null ? 0 : address.isIPv4() ? 4 : 6;
     }
 
     static Host ofAddress(IPAddress address) {
@@ -42,15 +45,15 @@ public final class Host {
     }
 
     public boolean isDomain() {
-        return domain != null;
+        return family == 0;
     }
 
     public boolean isIPv4() {
-        return address != null && address.isIPv4();
+        return family == 4;
     }
 
     public boolean isIPv6() {
-        return address != null && address.isIPv6();
+        return family == 6;
     }
 
     long high() {

@@ -1,6 +1,5 @@
 package dev.clawfence.policy;
 
-import inet.ipaddr.IPAddress;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -73,6 +72,8 @@ public final class PolicyValidator {
         private final TreeReader reader = new TreeReader();
         private final Instant now;
         private final Map<String, String> idPaths = new HashMap<>();
+        /** The block of the entry read last, handed to the overlap check so that no CIDR is parsed twice. */
+        private AddressSyntax.Cidr lastBlock;
 
         Reading(Instant now) {
             this.now = now;
@@ -111,6 +112,7 @@ public final class PolicyValidator {
             }
             List<AllowlistEntry> allowlist = new ArrayList<>();
             List<String> allowPaths = new ArrayList<>();
+            List<Span> spans = new ArrayList<>();
             if (object.get("allowlist") != null) {
                 List<?> items = reader.list(object.get("allowlist"), "inbound.allowlist", MAX_ALLOWLIST_ENTRIES);
                 for (int i = 0; items != null && i < items.size(); i++) {
@@ -119,10 +121,11 @@ public final class PolicyValidator {
                     if (entry != null) {
                         allowlist.add(entry);
                         allowPaths.add(path);
+                        spans.add(new Span(lastBlock, entry.cidr(), entry.ports(), entry.expiresAt()));
                     }
                 }
             }
-            warnOverlaps(allowlist.stream().map(e -> new Span(e.cidr(), e.ports(), e.expiresAt())).toList(), allowPaths);
+            warnOverlaps(spans, allowPaths);
             List<PortRule> ports = object.get("ports") == null ? List.of(PortRule.https()) : portRules(object.get("ports"), "inbound.ports");
             Geo geo = object.get("geo") == null ? Geo.NONE : geo(object.get("geo"));
             return new Inbound(allowlist, ports, geo);
@@ -135,6 +138,7 @@ public final class PolicyValidator {
             }
             List<Destination> destinations = new ArrayList<>();
             List<String> paths = new ArrayList<>();
+            List<AddressSyntax.Cidr> blocks = new ArrayList<>();
             if (object.get("destinations") != null) {
                 List<?> items = reader.list(object.get("destinations"), "outbound.destinations", MAX_DESTINATIONS);
                 for (int i = 0; items != null && i < items.size(); i++) {
@@ -143,6 +147,7 @@ public final class PolicyValidator {
                     if (destination != null) {
                         destinations.add(destination);
                         paths.add(path);
+                        blocks.add(lastBlock);
                     }
                 }
             }
@@ -152,7 +157,7 @@ public final class PolicyValidator {
             for (int i = 0; i < destinations.size(); i++) {
                 Destination destination = destinations.get(i);
                 if (destination.cidr() != null) {
-                    spans.add(new Span(destination.cidr(), destination.ports(), null));
+                    spans.add(new Span(blocks.get(i), destination.cidr(), destination.ports(), null));
                     spanPaths.add(paths.get(i));
                 } else {
                     Integer earlier = names.putIfAbsent(destination.domain(), i);
@@ -176,7 +181,7 @@ public final class PolicyValidator {
             }
             int before = reader.errorCount();
             String id = ruleId(object, path);
-            String cidr = reader.present(object, "cidr", path) ? cidr(object.get("cidr"), TreeReader.field(path, "cidr")) : null;
+            AddressSyntax.Cidr block = reader.present(object, "cidr", path) ? cidr(object.get("cidr"), TreeReader.field(path, "cidr")) : null;
             List<PortSpec> ports = entryPorts(object, path);
             String description = required(object, "description", path, MAX_DESCRIPTION_LENGTH);
             String requestedBy = required(object, "requestedBy", path, MAX_REQUESTED_BY_LENGTH);
@@ -193,7 +198,8 @@ public final class PolicyValidator {
             if (reader.errorCount() > before) {
                 return null;
             }
-            return new AllowlistEntry(id, cidr, ports, description, requestedBy, expiresAt, provenance);
+            lastBlock = block;
+            return new AllowlistEntry(id, block.canonical(), ports, description, requestedBy, expiresAt, provenance);
         }
 
         private Destination destination(Object value, String path) {
@@ -203,7 +209,7 @@ public final class PolicyValidator {
             }
             int before = reader.errorCount();
             String id = ruleId(object, path);
-            String cidr = null;
+            AddressSyntax.Cidr cidr = null;
             String domain = null;
             boolean hasCidr = object.get("cidr") != null;
             boolean hasDomain = object.get("domain") != null;
@@ -229,7 +235,8 @@ public final class PolicyValidator {
             if (reader.errorCount() > before) {
                 return null;
             }
-            return new Destination(id, cidr, domain, ports, description, requestedBy, provenance);
+            lastBlock = cidr;
+            return new Destination(id, cidr == null ? null : cidr.canonical(), domain, ports, description, requestedBy, provenance);
         }
 
         private List<PortRule> portRules(Object value, String path) {
@@ -317,17 +324,18 @@ public final class PolicyValidator {
             return number;
         }
 
-        private String cidr(Object value, String path) {
+        /** The prefix block a CIDR field names, or null after recording why it names none. */
+        private AddressSyntax.Cidr cidr(Object value, String path) {
             String text = reader.text(value, path, 100);
             if (text == null) {
                 return null;
             }
-            AddressSyntax.Parsed parsed = AddressSyntax.block(text);
+            AddressSyntax.ParsedCidr parsed = AddressSyntax.cidr(text);
             if (!parsed.isValid()) {
                 reader.error(path, parsed.error());
                 return null;
             }
-            return AddressSyntax.canonical(parsed.value());
+            return parsed.value();
         }
 
         private Geo geo(Object value) {
@@ -424,9 +432,8 @@ public final class PolicyValidator {
             record Item(int index, boolean ipv4, long firstHigh, long firstLow, long lastHigh, long lastLow, int prefix) {}
             List<Item> items = new ArrayList<>(spans.size());
             for (int i = 0; i < spans.size(); i++) {
-                IPAddress block = AddressSyntax.block(spans.get(i).cidr()).value();
-                items.add(new Item(i, block.isIPv4(), AddressSyntax.high(block.getLower()), AddressSyntax.low(block.getLower()),
-                        AddressSyntax.high(block.getUpper()), AddressSyntax.low(block.getUpper()), block.getNetworkPrefixLength()));
+                AddressSyntax.Cidr block = spans.get(i).block();
+                items.add(new Item(i, block.ipv4(), block.firstHigh(), block.firstLow(), block.lastHigh(), block.lastLow(), block.prefix()));
             }
             items.sort(Comparator.comparing(Item::ipv4)
                     .thenComparing((a, b) -> PrefixIndex.compare(a.firstHigh, a.firstLow, b.firstHigh, b.firstLow))
@@ -500,7 +507,7 @@ public final class PolicyValidator {
     }
 
     /** What the overlap check needs of an entry. */
-    private record Span(String cidr, List<PortSpec> ports, Instant expiresAt) {}
+    private record Span(AddressSyntax.Cidr block, String cidr, List<PortSpec> ports, Instant expiresAt) {}
 
     /** Port coverage where an empty list means every port (the entry convention). */
     private record PortCover(List<PortSpec> ports) {

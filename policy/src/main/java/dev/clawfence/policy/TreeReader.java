@@ -178,11 +178,25 @@ final class TreeReader {
         if (text == null) {
             return null;
         }
-        if (!ID.matcher(text).matches()) {
+        if (!isId(text)) {
             error(path, AddressSyntax.quote(text) + " is not a valid id (lower-case letters, digits and hyphens, starting with a letter or digit, at most 63 characters)");
             return null;
         }
         return text;
+    }
+
+    /** Whether {@code text} matches {@link #ID}; a loop, because ids are read once per rule. */
+    static boolean isId(String text) {
+        if (text.isEmpty() || text.length() > 63 || text.charAt(0) == '-') {
+            return false;
+        }
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String rootName(String path) {

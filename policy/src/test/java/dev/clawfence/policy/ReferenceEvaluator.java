@@ -131,8 +131,10 @@ final class ReferenceEvaluator {
         return name.equals(entry.domain()) ? 10_000 : -1;
     }
 
+    private static final java.util.Map<String, IPAddress> BLOCKS = new java.util.concurrent.ConcurrentHashMap<>();
+
     private static IPAddress block(String cidr) {
-        return new IPAddressString(cidr).getAddress().toPrefixBlock();
+        return BLOCKS.computeIfAbsent(cidr, c -> new IPAddressString(c).getAddress().toPrefixBlock());
     }
 
     private static Decision decide(Verdict verdict, Reason reason, String ruleId) {
