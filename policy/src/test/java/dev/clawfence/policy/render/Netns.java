@@ -87,6 +87,13 @@ final class Netns implements AutoCloseable {
         return run(full);
     }
 
+    /** Starts a long-running {@code command} inside the namespace; the caller ends it. */
+    Process start(List<String> command) throws IOException {
+        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", name));
+        full.addAll(command);
+        return new ProcessBuilder(full).redirectErrorStream(true).start();
+    }
+
     /** {@code nft -c -f file} inside the namespace: checks a script in the kernel without applying it. */
     Result check(Path script) throws IOException {
         return exec(List.of("nft", "-c", "-f", script.toAbsolutePath().toString()));
