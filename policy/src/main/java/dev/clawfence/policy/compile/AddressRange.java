@@ -1,7 +1,6 @@
 package dev.clawfence.policy.compile;
 
 import inet.ipaddr.IPAddress;
-import inet.ipaddr.IPAddressSeqRange;
 import java.math.BigInteger;
 import java.util.Comparator;
 
@@ -14,8 +13,8 @@ public record AddressRange(IPAddress first, IPAddress last) implements Comparabl
 
     private static final Comparator<AddressRange> ORDER = Comparator
             .comparing(AddressRange::family)
-            .thenComparing(range -> range.first().getValue())
-            .thenComparing(range -> range.last().getValue());
+            .thenComparing(AddressRange::first)
+            .thenComparing(AddressRange::last);
 
     public AddressRange {
         if (first == null || last == null || first.isIPv4() != last.isIPv4() || first.isMultiple() || last.isMultiple()) {
@@ -52,12 +51,12 @@ public record AddressRange(IPAddress first, IPAddress last) implements Comparabl
     /** The canonical text: a CIDR when the range is one prefix block, else {@code first-last}. */
     @Override
     public String toString() {
-        IPAddressSeqRange range = first.spanWithRange(last);
-        IPAddress[] blocks = range.spanWithPrefixBlocks();
-        if (blocks.length == 1) {
-            IPAddress block = blocks[0];
-            int prefix = block.getNetworkPrefixLength() == null ? block.getBitCount() : block.getNetworkPrefixLength();
-            return block.getLower().withoutPrefixLength().toCanonicalString() + "/" + prefix;
+        // One prefix block exactly when the size is a power of two and the start is aligned to it.
+        BigInteger start = first.getValue();
+        BigInteger size = last.getValue().subtract(start).add(BigInteger.ONE);
+        int hostBits = size.bitLength() - 1;
+        if (size.bitCount() == 1 && (start.signum() == 0 || start.getLowestSetBit() >= hostBits)) {
+            return first.toCanonicalString() + "/" + (first.getBitCount() - hostBits);
         }
         return first.toCanonicalString() + "-" + last.toCanonicalString();
     }

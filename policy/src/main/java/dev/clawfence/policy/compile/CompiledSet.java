@@ -11,6 +11,8 @@ import java.util.regex.Pattern;
  * A named set of disjoint, sorted elements with a content hash: the SHA-256 (lower-case hex) of the
  * type name and the canonical text of each element, one per line. Equal content gives an equal hash
  * whatever the set is called, so the control plane can skip sending a set the agent already holds.
+ * {@link #of} computes the hash; a set rebuilt from the wire with a given hash can be checked with
+ * {@link #hashMatches()}.
  *
  * @param name a stable identifier ({@code [a-z][a-z0-9_]*}), usable as an nftables or ipset name
  * @param elements {@link AddressRange}, {@link Box} or {@link dev.clawfence.policy.PortSpec} per {@code type}
@@ -18,20 +20,26 @@ import java.util.regex.Pattern;
 public record CompiledSet<E>(String name, SetType type, List<E> elements, String hash) {
 
     private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_]{0,30}");
+    private static final Pattern HASH = Pattern.compile("[0-9a-f]{64}");
 
     public CompiledSet {
         if (name == null || !NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("a set name is [a-z][a-z0-9_]{0,30}, not " + name);
         }
-        elements = List.copyOf(elements);
-        if (!hash.equals(hash(type, elements))) {
-            throw new IllegalArgumentException("set " + name + " does not match its hash");
+        if (type == null || hash == null || !HASH.matcher(hash).matches()) {
+            throw new IllegalArgumentException("set " + name + " needs a type and a SHA-256 hash in lower-case hex");
         }
+        elements = List.copyOf(elements);
     }
 
     /** A set whose hash is computed from its content. */
     public static <E> CompiledSet<E> of(String name, SetType type, List<E> elements) {
         return new CompiledSet<>(name, type, elements, hash(type, elements));
+    }
+
+    /** Whether {@code hash} is the hash of the content (false for a set damaged or forged on the way). */
+    public boolean hashMatches() {
+        return hash.equals(hash(type, elements));
     }
 
     public boolean isEmpty() {

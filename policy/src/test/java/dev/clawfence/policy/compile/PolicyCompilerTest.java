@@ -259,7 +259,9 @@ class PolicyCompilerTest {
 
     @Test
     void aSetRefusesAForgedHash() {
-        assertThatThrownBy(() -> new CompiledSet<>("x", SetType.PORTS, List.of(tcp(1)), "0".repeat(64))).isInstanceOf(IllegalArgumentException.class);
+        assertThat(new CompiledSet<>("x", SetType.PORTS, List.of(tcp(1)), "0".repeat(64)).hashMatches()).isFalse();
+        assertThat(CompiledSet.of("x", SetType.PORTS, List.of(tcp(1))).hashMatches()).isTrue();
+        assertThatThrownBy(() -> new CompiledSet<>("x", SetType.PORTS, List.of(tcp(1)), "not a hash")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> CompiledSet.of("Bad-Name", SetType.PORTS, List.of())).isInstanceOf(IllegalArgumentException.class);
     }
 
@@ -270,6 +272,12 @@ class PolicyCompilerTest {
         "192.0.2.1, 192.0.2.9, 192.0.2.1-192.0.2.9",
         "2001:db8::, 2001:db8::ff, 2001:db8::/120",
         "2001:db8::1, 2001:db8::5, 2001:db8::1-2001:db8::5",
+        "0.0.0.0, 255.255.255.255, 0.0.0.0/0",
+        "0.0.0.0, 127.255.255.255, 0.0.0.0/1",
+        "0.0.0.1, 0.0.0.2, 0.0.0.1-0.0.0.2",
+        "192.0.2.2, 192.0.2.3, 192.0.2.2/31",
+        "::, ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff, ::/0",
+        "2001:db8:0:2::, 2001:db8:ffff:ffff:ffff:ffff:ffff:ffff, 2001:db8:0:2::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
     })
     void addressRangesPrintAsCidrsWhenTheyAreOneBlock(String first, String last, String text) {
         AddressRange range = new AddressRange(new inet.ipaddr.IPAddressString(first).getAddress(), new inet.ipaddr.IPAddressString(last).getAddress());
