@@ -186,10 +186,11 @@ public final class Evaluator {
             return new Decision(Verdict.BLOCKED, Reason.PORT_CLOSED, null,
                     portText(c) + " is not an open inbound port (open: " + inboundPortsText + ")");
         }
-        int[] covering = (source.isIPv4() ? allowV4 : allowV6).lookup(source.high(), source.low());
+        PrefixIndex index = source.isIPv4() ? allowV4 : allowV6;
+        int interval = index.find(source.high(), source.low());
         Rule addressMatch = null;
-        for (int index : covering) {
-            Rule rule = allowlist[index];
+        for (int k = index.from(interval), end = index.to(interval); k < end; k++) {
+            Rule rule = allowlist[index.entry(k)];
             if (rule.expiresAt != null && !now.isBefore(rule.expiresAt)) {
                 continue;
             }
@@ -202,8 +203,7 @@ public final class Evaluator {
         }
         if (addressMatch != null) {
             return new Decision(Verdict.BLOCKED, Reason.NOT_ALLOWLISTED, null,
-                    source + " is in " + addressMatch.kind + " " + addressMatch.id + " " + AddressSyntax.quote(addressMatch.description)
-                            + " (" + addressMatch.target + "), but it allows only " + addressMatch.ports + ", not " + portText(c));
+                    source + addressMatch.onlyText + portText(c));
         }
         if (allowlistNeverExpires || (allowlistLastExpiry != null && now.isBefore(allowlistLastExpiry))) {
             return new Decision(Verdict.BLOCKED, Reason.NOT_ALLOWLISTED, null, source + " is not in the allowlist");
@@ -250,8 +250,11 @@ public final class Evaluator {
                 matched = firstAllowing(wildcardNames.get(name.substring(dot + 1)), c, globallyOpen);
             }
         } else {
-            int[] covering = (destination.isIPv4() ? destV4 : destV6).lookup(destination.high(), destination.low());
-            matched = firstAllowing(covering, c, globallyOpen);
+            PrefixIndex index = destination.isIPv4() ? destV4 : destV6;
+            int interval = index.find(destination.high(), destination.low());
+            for (int k = index.from(interval), end = index.to(interval); matched == null && k < end; k++) {
+                matched = allowing(destinations[index.entry(k)], c, globallyOpen);
+            }
         }
         if (matched != null) {
             return new Decision(Verdict.ALLOWED, Reason.DESTINATION_ALLOWED, matched.id,
@@ -275,12 +278,17 @@ public final class Evaluator {
             return null;
         }
         for (int index : candidates) {
-            Rule rule = destinations[index];
-            if (!c.proto().hasPorts() || (rule.ports == null ? globallyOpen : rule.ports.contains(c.proto(), c.port()))) {
+            Rule rule = allowing(destinations[index], c, globallyOpen);
+            if (rule != null) {
                 return rule;
             }
         }
         return null;
+    }
+
+    /** The destination rule if it allows the connection's port (its own ports, or the open ports), else null. */
+    private static Rule allowing(Rule rule, Connection c, boolean globallyOpen) {
+        return !c.proto().hasPorts() || (rule.ports == null ? globallyOpen : rule.ports.contains(c.proto(), c.port())) ? rule : null;
     }
 
     private static boolean isLoopback(Host host) {
@@ -333,6 +341,7 @@ public final class Evaluator {
         final Instant expiresAt;
         final String kind;
         final String allowsText;
+        final String onlyText;
 
         Rule(String id, String description, String target, List<PortSpec> ports, Instant expiresAt, String kind) {
             this.id = id;
@@ -343,6 +352,8 @@ public final class Evaluator {
             this.kind = kind;
             this.allowsText = " is in " + kind + " " + id + " " + AddressSyntax.quote(description) + " (" + target + "), which allows "
                     + (this.ports == null ? "every port" : this.ports.toString());
+            this.onlyText = " is in " + kind + " " + id + " " + AddressSyntax.quote(description) + " (" + target + "), but it allows only "
+                    + (this.ports == null ? "every port" : this.ports.toString()) + ", not ";
         }
     }
 

@@ -1,6 +1,8 @@
 package dev.clawfence.policy;
 
 import inet.ipaddr.IPAddress;
+import inet.ipaddr.ipv4.IPv4Address;
+import inet.ipaddr.ipv6.IPv6Address;
 import java.util.Objects;
 
 /**
@@ -10,7 +12,6 @@ import java.util.Objects;
 public final class Host {
 
     private final String text;
-    private final IPAddress address;
     private final String domain;
     private final long high;
     private final long low;
@@ -18,8 +19,9 @@ public final class Host {
     private final int family;
 
     private Host(String text, IPAddress address, String domain) {
+        // The IPAddress itself is not kept: it is a graph of a dozen objects, and a connection that
+        // holds only its numbers stays within a cache line or two while it is evaluated.
         this.text = text;
-        this.address = address;
         this.domain = domain;
         this.high = address == null ? 0 : AddressSyntax.high(address);
         this.low = address == null ? 0 : AddressSyntax.low(address);
@@ -34,9 +36,12 @@ public final class Host {
         return new Host(normalisedDomain, null, normalisedDomain);
     }
 
-    /** The address, or null when this end is a host name. */
+    /** The address (rebuilt from its numbers on each call), or null when this end is a host name. */
     public IPAddress address() {
-        return address;
+        if (family == 4) {
+            return new IPv4Address((int) low);
+        }
+        return family == 6 ? new IPv6Address(high, low) : null;
     }
 
     /** The lower-case ASCII host name, or null when this end is an address. */

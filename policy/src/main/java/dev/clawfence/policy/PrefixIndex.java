@@ -33,7 +33,12 @@ final class PrefixIndex {
      */
     private final long[] starts;
     private final boolean ipv4;
-    private final int[][] covering;
+    /**
+     * The covering entries of interval {@code i} are {@code entries[coverStart[i] .. coverStart[i + 1])}:
+     * two flat arrays rather than an array per interval, so a lookup follows no extra pointer.
+     */
+    private final int[] coverStart;
+    private final int[] entries;
     /**
      * For large indexes, {@code jump[b]} is the first interval whose bucket is {@code >= b}, where the
      * bucket of an address is the 12 bits that follow the leading bits all interval starts share
@@ -47,7 +52,17 @@ final class PrefixIndex {
     private PrefixIndex(long[] starts, boolean ipv4, int[][] covering, int[] jump, int sharedBits, long sharedPrefix) {
         this.starts = starts;
         this.ipv4 = ipv4;
-        this.covering = covering;
+        this.coverStart = new int[covering.length + 1];
+        int total = 0;
+        for (int i = 0; i < covering.length; i++) {
+            coverStart[i] = total;
+            total += covering[i].length;
+        }
+        coverStart[covering.length] = total;
+        this.entries = new int[total];
+        for (int i = 0; i < covering.length; i++) {
+            System.arraycopy(covering[i], 0, entries, coverStart[i], covering[i].length);
+        }
         this.jump = jump;
         this.sharedBits = sharedBits;
         this.sharedPrefix = sharedPrefix;
@@ -119,19 +134,34 @@ final class PrefixIndex {
         return (int) ((word << shared) >>> (64 - JUMP_BITS));
     }
 
-    /** The entries whose blocks contain the address, most specific first; an empty array for none. */
-    int[] lookup(long high, long low) {
+    /** The first position in {@link #entry} of the interval's covering entries. */
+    int from(int interval) {
+        return interval < 0 ? 0 : coverStart[interval];
+    }
+
+    /** The position after the last of the interval's covering entries. */
+    int to(int interval) {
+        return interval < 0 ? 0 : coverStart[interval + 1];
+    }
+
+    /** The entry number at a position between {@link #from} and {@link #to}. */
+    int entry(int position) {
+        return entries[position];
+    }
+
+    /** The elementary interval holding the address, or -1 before the first one. */
+    int find(long high, long low) {
         long l = low ^ Long.MIN_VALUE;
         long[] s = starts;
         int lo = 0;
-        int hi = covering.length - 1;
+        int hi = coverStart.length - 2;
         int found = -1;
         if (jump != null) {
             long word = word(ipv4, high, low);
             long keyPrefix = sharedBits == 0 ? 0 : word >>> (64 - sharedBits);
             if (keyPrefix != sharedPrefix) {
                 // Outside the range every start shares: before all of them, or after all of them.
-                return Long.compareUnsigned(keyPrefix, sharedPrefix) < 0 ? NONE : covering[covering.length - 1];
+                return Long.compareUnsigned(keyPrefix, sharedPrefix) < 0 ? -1 : coverStart.length - 2;
             }
             int bucket = bucketOf(word, sharedBits);
             lo = jump[bucket];
@@ -161,7 +191,7 @@ final class PrefixIndex {
                 }
             }
         }
-        return found < 0 ? NONE : covering[found];
+        return found;
     }
 
     /** The sorted, distinct starts of all blocks and the first addresses after their ends. */

@@ -24,7 +24,7 @@ class LargePolicyTest {
         Random random = new Random(11);
         List<AllowlistEntry> entries = new ArrayList<>();
         List<IPAddress> blocks = new ArrayList<>();
-        for (int i = 0; i < 3000; i++) {
+        for (int i = 0; i < 1500; i++) {
             IPAddress block = i % 3 == 2 ? randomV6(random) : randomV4(random);
             blocks.add(block);
             List<PortSpec> ports = i % 4 == 0 ? List.of(PortSpec.tcp(22)) : List.of();
@@ -32,7 +32,7 @@ class LargePolicyTest {
                     i % 7 == 0 ? NOW.plus(Duration.ofHours(1)) : null, Provenance.NONE));
         }
         List<Destination> destinations = new ArrayList<>();
-        for (int i = 0; i < 1000; i++) {
+        for (int i = 0; i < 600; i++) {
             destinations.add(new Destination("out-" + i, AddressSyntax.canonical(blocks.get(random.nextInt(blocks.size()))), null,
                     i % 3 == 0 ? List.of(PortSpec.tcp(22)) : List.of(), "Dest " + i, "bob", Provenance.NONE));
         }
@@ -42,7 +42,7 @@ class LargePolicyTest {
         Evaluator evaluator = Evaluator.compile(policy, PlatformRules.NONE);
 
         int allowed = 0;
-        for (int i = 0; i < 3000; i++) {
+        for (int i = 0; i < 2000; i++) {
             IPAddress address = i % 2 == 0 ? inside(blocks.get(random.nextInt(blocks.size())), random) : (i % 3 == 0 ? randomV6(random) : randomV4(random)).getLower();
             String text = address.withoutPrefixLength().toCanonicalString();
             int port = i % 4 == 0 ? 22 : 443;
@@ -55,7 +55,7 @@ class LargePolicyTest {
                     .isEqualTo(List.<Object>of(model.verdict(), model.reason(), String.valueOf(model.ruleId())));
             allowed += fast.verdict() == Verdict.ALLOWED ? 1 : 0;
         }
-        assertThat(allowed).as("a mix of hits and misses").isBetween(300, 2700);
+        assertThat(allowed).as("a mix of hits and misses").isBetween(200, 1800);
     }
 
     private static IPAddress randomV4(Random random) {

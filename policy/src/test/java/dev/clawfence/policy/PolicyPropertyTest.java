@@ -29,7 +29,7 @@ class PolicyPropertyTest {
     private static final List<String> NAME_ENTRIES = List.of("example.com", "api.example.com", "*.example.com", "*.eu.example.com", "*.api.example.com", "other.org");
     private static final List<Integer> PORTS = List.of(22, 53, 80, 443, 8080);
 
-    @Property(tries = 300)
+    @Property(tries = 250)
     void compiledEvaluatorAgreesWithTheReference(@ForAll("policies") PolicyDocument policy, @ForAll("connections") List<Connection> connections,
             @ForAll("times") Instant now) {
         Evaluator evaluator = Evaluator.compile(policy, PLATFORM);
