@@ -1,6 +1,7 @@
 /**
  * Turns a {@link dev.clawfence.policy.compile.CompiledPolicy} into firewall text: an nftables ruleset
- * ({@link dev.clawfence.policy.render.NftRenderer}). Pure functions from compiled policy to text, with
+ * ({@link dev.clawfence.policy.render.NftRenderer}, the primary backend) or ipset and iptables-restore
+ * input ({@link dev.clawfence.policy.render.IptablesRenderer}, for hosts without nftables). Pure functions from compiled policy to text, with
  * deterministic output (stable names, sorted elements, no timestamps) so that equal policies give equal
  * text and golden files can pin it.
  *

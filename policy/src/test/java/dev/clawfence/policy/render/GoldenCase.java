@@ -61,6 +61,10 @@ record GoldenCase(String name, PolicyDocument policy, PlatformRules platform, Co
         return PolicyCompiler.compile(policy, platform, countries, now);
     }
 
+    Path iptablesFile() {
+        return DIRECTORY.resolve(name + ".iptables");
+    }
+
     Path nftFile() {
         return DIRECTORY.resolve(name + ".nft");
     }

@@ -15,8 +15,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Each {@code golden/<case>.json} renders exactly to {@code golden/<case>.nft}. Run with
- * {@code -Dgolden.update=true} to rewrite the .nft files, then review the diff.
+ * Each {@code golden/<case>.json} renders exactly to {@code golden/<case>.nft} (and, for the iptables
+ * backend, {@code golden/<case>.iptables}). Run with {@code -Dgolden.update=true} to rewrite them, then
+ * review the diff.
  */
 class GoldenFilesTest {
 
@@ -29,7 +30,17 @@ class GoldenFilesTest {
     void rendersTheGoldenFile(Path file) throws IOException {
         GoldenCase golden = GoldenCase.read(file);
         String rendered = NftRenderer.render(golden.compile());
-        Path expectedFile = golden.nftFile();
+        compare(golden.name() + ".nft", golden.nftFile(), rendered);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void rendersTheIptablesGoldenFile(Path file) throws IOException {
+        GoldenCase golden = GoldenCase.read(file);
+        compare(golden.name() + ".iptables", golden.iptablesFile(), IptablesRenderer.render(golden.compile()).combined());
+    }
+
+    private static void compare(String name, Path expectedFile, String rendered) throws IOException {
         if (Boolean.getBoolean("golden.update")) {
             Files.writeString(expectedFile, rendered, StandardCharsets.UTF_8);
             return;
@@ -39,7 +50,7 @@ class GoldenFilesTest {
         }
         String expected = Files.readString(expectedFile, StandardCharsets.UTF_8);
         if (!expected.equals(rendered)) {
-            fail(golden.name() + ".nft differs from the rendering (- golden, + rendered; -Dgolden.update=true rewrites it):\n"
+            fail(name + " differs from the rendering (- golden, + rendered; -Dgolden.update=true rewrites it):\n"
                     + diff(expected.lines().toList(), rendered.lines().toList()));
         }
     }

@@ -60,7 +60,7 @@ final class Netns implements AutoCloseable {
         return null;
     }
 
-    private static boolean onPath(String tool) {
+    static boolean onPath(String tool) {
         List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
         dirs.addAll(List.of("/usr/sbin", "/sbin"));
         return dirs.stream().filter(dir -> !dir.isEmpty()).anyMatch(dir -> Files.isExecutable(Path.of(dir, tool)));

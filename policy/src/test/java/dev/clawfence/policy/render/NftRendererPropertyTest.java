@@ -42,6 +42,8 @@ class NftRendererPropertyTest {
         assertVerdicts(chains, "in_", policy.mode().inbound(), chains.get("input"));
         assertVerdicts(chains, "out_", policy.mode().outbound(), chains.get("output"));
         assertThat(text).doesNotContain("evil").doesNotContain("flush").doesNotContain(" drop");
+        assertThat(IptablesRenderer.render(compiled).combined()).doesNotContain("evil").doesNotContain("DROP").doesNotContain("ACCEPT")
+                .doesNotContainPattern("cf_[a-z0-9_]{29,}");
         assertThat(text).startsWith("# Clawfence ruleset").contains("\ntable inet clawfence {}\ndelete table inet clawfence\ntable inet clawfence {\n");
         assertThat(chains.keySet()).allMatch(name -> name.equals("input") || name.equals("output") || name.startsWith("in_") || name.startsWith("out_"));
     }

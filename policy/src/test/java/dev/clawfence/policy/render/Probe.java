@@ -14,7 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A tiny network probe that {@link NftKernelSmokeTest} starts inside a network namespace with
+ * A tiny network probe that {@link KernelSmokeTest} starts inside a network namespace with
  * {@code ip netns exec}: {@code server tcp:443 udp:5000 ...} listens (accepting and closing tcp,
  * echoing udp) and prints {@code READY}; {@code client tcp|udp SOURCE DEST PORT ...} (groups of four)
  * tries each connection and prints one line per attempt: {@code OK}, {@code REFUSED} or

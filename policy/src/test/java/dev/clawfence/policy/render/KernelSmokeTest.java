@@ -31,15 +31,18 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The kernel applies a rendered ruleset as the evaluator decides, on real connections between two
  * network namespaces joined by a veth pair (documentation addresses only): allowed connections connect,
  * blocked ones are refused at once (tcp reset, ICMP port-unreachable), and in monitor mode everything
- * passes. A smoke test of the reject types and the lookups, not the random differential test.
+ * passes. A smoke test of the reject types and the lookups, not the random differential test. Runs for
+ * the nft backend and, where ipset and iptables are installed, for the iptables backend.
  */
-class NftKernelSmokeTest {
+class KernelSmokeTest {
 
     private static final Instant NOW = Instant.parse("2026-11-24T10:00:00Z");
 
@@ -80,9 +83,18 @@ class NftKernelSmokeTest {
         return new PortRule("p", spec, "d", null, Provenance.NONE);
     }
 
-    @Test
-    void theKernelGivesTheEvaluatorsVerdicts() throws IOException {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"nft", "iptables"})
+    void theKernelGivesTheEvaluatorsVerdicts(String backend) throws IOException {
         Netns.assumeAvailable();
+        if (backend.equals("iptables")) {
+            for (String tool : List.of("ipset", "iptables", "ip6tables", "iptables-restore", "ip6tables-restore")) {
+                if (!Netns.onPath(tool)) {
+                    System.out.println("SKIPPED iptables smoke test: " + tool + " is not installed");
+                    Assumptions.abort(tool + " is not installed");
+                }
+            }
+        }
         Path dir = Files.createTempDirectory("cf-nft-smoke");
         List<Process> servers = new ArrayList<>();
         try (Netns host = Netns.create(); Netns peer = Netns.create()) {
@@ -91,10 +103,22 @@ class NftKernelSmokeTest {
             servers.add(server(peer, "tcp:443", "tcp:22", "udp:5000"));
             for (Mode mode : List.of(Mode.ENFORCE, Mode.MONITOR)) {
                 PolicyDocument policy = policy(mode);
-                Path script = Files.writeString(dir.resolve(mode.wireName() + ".nft"),
-                        NftRenderer.render(PolicyCompiler.compile(policy, PlatformRules.NONE, CountryRanges.NONE, NOW)));
-                Netns.Result applied = host.exec(List.of("nft", "-f", script.toAbsolutePath().toString()));
-                assertThat(applied.exitCode()).as(applied.output()).isZero();
+                var compiled = PolicyCompiler.compile(policy, PlatformRules.NONE, CountryRanges.NONE, NOW);
+                if (backend.equals("nft")) {
+                    Path script = Files.writeString(dir.resolve(mode.wireName() + ".nft"), NftRenderer.render(compiled));
+                    sh(host, "nft -f " + script.toAbsolutePath());
+                } else {
+                    IptablesRuleset rules = IptablesRenderer.render(compiled);
+                    sh(host, "ipset -exist restore < " + Files.writeString(dir.resolve(mode.wireName() + ".ipset"), rules.ipset()).toAbsolutePath());
+                    sh(host, "iptables-restore --noflush < " + Files.writeString(dir.resolve(mode.wireName() + ".v4"), rules.iptables()).toAbsolutePath());
+                    sh(host, "ip6tables-restore --noflush < " + Files.writeString(dir.resolve(mode.wireName() + ".v6"), rules.ip6tables()).toAbsolutePath());
+                    if (mode == Mode.ENFORCE) {
+                        // The agent hooks its chains once.
+                        for (String tool : List.of("iptables", "ip6tables")) {
+                            sh(host, tool + " -I INPUT 1 -j CLAWFENCE-IN && " + tool + " -I OUTPUT 1 -j CLAWFENCE-OUT");
+                        }
+                    }
+                }
                 Evaluator evaluator = Evaluator.compile(policy, PlatformRules.NONE);
                 List<String> expected = new ArrayList<>();
                 List<String> actual = new ArrayList<>();
@@ -107,7 +131,7 @@ class NftKernelSmokeTest {
                                 ? Connection.inbound(a.from(), a.port(), a.proto())
                                 : Connection.outbound(a.to(), a.port(), a.proto());
                         Verdict verdict = evaluator.evaluate(connection, NOW).verdict();
-                        String label = mode.wireName() + " " + a.proto().wireName() + " " + a.from() + " -> " + a.to() + ":" + a.port() + " ";
+                        String label = backend + " " + mode.wireName() + " " + a.proto().wireName() + " " + a.from() + " -> " + a.to() + ":" + a.port() + " ";
                         expected.add(label + (verdict == Verdict.BLOCKED ? "REFUSED" : "OK"));
                         actual.add(label + (i < results.size() ? results.get(i) : "missing"));
                     }
@@ -142,6 +166,11 @@ class NftKernelSmokeTest {
         run(peer, "ip", "addr", "add", "2001:db8::2/64", "dev", "cf1", "nodad");
         run(host, "ip", "link", "set", "cf0", "up");
         run(peer, "ip", "link", "set", "cf1", "up");
+    }
+
+    private static void sh(Netns ns, String command) throws IOException {
+        Netns.Result result = ns.exec(List.of("sh", "-c", command));
+        assertThat(result.exitCode()).as("%s: %s", command, result.output()).isZero();
     }
 
     private static void run(Netns ns, String... command) throws IOException {
