@@ -65,6 +65,10 @@ import java.util.Map;
  *   <li>The rule id is the entry's id for {@code allowlisted} and {@code destination-allowed} (its JSON
  *       path, e.g. {@code inbound.allowlist[3]}, for an entry not yet stamped with an id), the
  *       {@code platform:*} name for platform decisions, and null otherwise.
+ *   <li>The explanation is one sentence built only from validated values (addresses, names, ports,
+ *       ids, CIDRs) and rule descriptions, e.g. {@code 203.0.113.9 is in allowlist entry in-7f3k2q
+ *       "Office VPN" (203.0.113.0/24), which allows tcp/443}. The rule-dependent parts are built once
+ *       at compile time.
  * </ul>
  */
 public final class Evaluator {
