@@ -7,27 +7,20 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
  * Every golden .iptables file applies for real in a fresh network namespace: {@code ipset -exist
  * restore}, then {@code iptables-restore --noflush} and {@code ip6tables-restore --noflush}, one golden
  * after another (so each replaces the previous one's sets and chains). Needs root, ip and nft like the
- * nft checks, plus ipset and iptables, which are optional backends: without them the test is skipped
- * with the reason printed, also under CI.
+ * nft checks, plus ipset and iptables: without them the test is skipped with the reason printed, and
+ * under CI=true it fails instead (.ci/run installs them).
  */
 class GoldenIptablesCheckTest {
 
     @Test
     void everyGoldenAppliesAndReplacesThePreviousOne() throws IOException {
-        Netns.assumeAvailable();
-        for (String tool : List.of("ipset", "iptables-restore", "ip6tables-restore")) {
-            if (!Netns.onPath(tool)) {
-                System.out.println("SKIPPED iptables check: " + tool + " is not installed");
-                Assumptions.abort(tool + " is not installed");
-            }
-        }
+        Netns.assumeTools("ipset", "iptables-restore", "ip6tables-restore");
         try (Netns ns = Netns.create()) {
             for (Path json : GoldenCase.all()) {
                 Path file = GoldenCase.DIRECTORY.resolve(json.getFileName().toString().replaceFirst("\\.json$", ".iptables"));

@@ -31,7 +31,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -86,14 +85,10 @@ class KernelSmokeTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"nft", "iptables"})
     void theKernelGivesTheEvaluatorsVerdicts(String backend) throws IOException {
-        Netns.assumeAvailable();
         if (backend.equals("iptables")) {
-            for (String tool : List.of("ipset", "iptables", "ip6tables", "iptables-restore", "ip6tables-restore")) {
-                if (!Netns.onPath(tool)) {
-                    System.out.println("SKIPPED iptables smoke test: " + tool + " is not installed");
-                    Assumptions.abort(tool + " is not installed");
-                }
-            }
+            Netns.assumeTools("ipset", "iptables", "ip6tables", "iptables-restore", "ip6tables-restore");
+        } else {
+            Netns.assumeAvailable();
         }
         Path dir = Files.createTempDirectory("cf-nft-smoke");
         List<Process> servers = new ArrayList<>();

@@ -32,14 +32,31 @@ final class Netns implements AutoCloseable {
 
     /** Skips (or, under CI=true, fails) the calling test unless namespaces and nft can be used here. */
     static void assumeAvailable() {
+        skipOrFail(missing());
+    }
+
+    /**
+     * Skips (or, under CI=true, fails) the calling test unless namespaces, nft and every one of
+     * {@code tools} can be used here; .ci/run installs them all.
+     */
+    static void assumeTools(String... tools) {
         String missing = missing();
+        for (int i = 0; missing == null && i < tools.length; i++) {
+            if (!onPath(tools[i])) {
+                missing = tools[i] + " is not installed (not on PATH or in /usr/sbin, /sbin)";
+            }
+        }
+        skipOrFail(missing);
+    }
+
+    private static void skipOrFail(String missing) {
         if (missing == null) {
             return;
         }
         if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-            fail("CI=true but the nft namespace check cannot run: " + missing);
+            fail("CI=true but the namespace check cannot run: " + missing);
         }
-        System.out.println("SKIPPED nft namespace check: " + missing);
+        System.out.println("SKIPPED namespace check: " + missing);
         Assumptions.abort(missing);
     }
 
