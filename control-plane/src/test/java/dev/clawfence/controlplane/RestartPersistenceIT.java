@@ -2,6 +2,7 @@ package dev.clawfence.controlplane;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.clawfence.controlplane.database.Database;
 import dev.clawfence.controlplane.support.Api;
 import dev.clawfence.controlplane.support.TestServer;
 import dev.clawfence.controlplane.tenancy.AdminTokenBootstrap;
@@ -61,6 +62,19 @@ class RestartPersistenceIT {
             assertThat(current.map()).containsEntry("version", 2).containsEntry("message", "before restart");
         } finally {
             second.getApplicationContext().close();
+        }
+    }
+
+    @Test
+    void embeddedDatabaseFlushesEveryCommitToDisk() {
+        EmbeddedServer server = start();
+        try {
+            Database database = server.getApplicationContext().getBean(Database.class);
+            assertThat(database.<Object>asOwner(sql -> sql.fetchValue("show fsync"))).isEqualTo("on");
+            assertThat(database.<Object>asOwner(sql -> sql.fetchValue("show synchronous_commit"))).isEqualTo("on");
+            assertThat(database.<Object>asOwner(sql -> sql.fetchValue("show full_page_writes"))).isEqualTo("on");
+        } finally {
+            server.getApplicationContext().close();
         }
     }
 

@@ -150,9 +150,16 @@ public final class Database implements AutoCloseable {
     private static EmbeddedPostgres startEmbedded(Path pgData) {
         try {
             Files.createDirectories(pgData.getParent());
+            // zonky starts PostgreSQL as a throwaway test database (-F, i.e. fsync off, and
+            // synchronous_commit off); this one keeps tenants' policies, so it must be durable.
+            // A -c setting given after -F wins.
             return EmbeddedPostgres.builder()
                     .setDataDirectory(pgData)
                     .setCleanDataDirectory(false)
+                    .setServerConfig("fsync", "on")
+                    .setServerConfig("synchronous_commit", "on")
+                    .setServerConfig("full_page_writes", "on")
+                    .setServerConfig("listen_addresses", "localhost")
                     .start();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start embedded PostgreSQL in " + pgData, e);
