@@ -150,6 +150,7 @@ public final class Database implements AutoCloseable {
     private static EmbeddedPostgres startEmbedded(Path pgData) {
         try {
             Files.createDirectories(pgData.getParent());
+            OrphanedPostmaster.stopIfAny(pgData);
             // zonky starts PostgreSQL as a throwaway test database (-F, i.e. fsync off, and
             // synchronous_commit off); this one keeps tenants' policies, so it must be durable.
             // A -c setting given after -F wins.
