@@ -17,7 +17,7 @@ import java.util.TreeSet;
 /**
  * Enforces with iptables and ipset for hosts without nftables: {@code ipset -exist restore}, then
  * {@code iptables-restore --noflush} and {@code ip6tables-restore --noflush} of the agent's own chains
- * (each checked first with {@code --test}), then the jumps {@code -I INPUT 1 -j CLAWFENCE-IN} and
+ (each checked first with {@code --test}, after the sets), then the jumps {@code -I INPUT 1 -j CLAWFENCE-IN} and
  * {@code -I OUTPUT 1 -j CLAWFENCE-OUT}, added only when missing. Unlike nftables this is not one
  * transaction across sets and both families (see {@link IptablesRenderer}); a refusal found by the
  * checks leaves everything as it was. Drift is a change in the chains, a missing jump or a missing set.
@@ -30,6 +30,7 @@ public final class IptablesEnforcer implements Enforcer {
 
     private final CommandRunner runner;
     private String appliedSnapshot;
+    private IptablesRuleset lastLoaded;
 
     public IptablesEnforcer(CommandRunner runner) {
         this.runner = runner;
@@ -63,10 +64,18 @@ public final class IptablesEnforcer implements Enforcer {
     }
 
     private void load(IptablesRuleset rules) throws EnforceException {
-        // Check both families first: a refused chain text must not leave half a policy behind.
-        expect(List.of("iptables-restore", "--test", "--noflush"), rules.iptables(), "iptables-restore refused the IPv4 rules");
-        expect(List.of("ip6tables-restore", "--test", "--noflush"), rules.ip6tables(), "ip6tables-restore refused the IPv6 rules");
+        // The chain texts can only be checked once their sets exist, so the sets go first; when a chain
+        // text is refused, the previous sets' content is put back, so nothing changes in effect.
         expect(List.of("ipset", "-exist", "restore"), rules.ipset(), "ipset restore failed");
+        try {
+            expect(List.of("iptables-restore", "--test", "--noflush"), rules.iptables(), "iptables-restore refused the IPv4 rules");
+            expect(List.of("ip6tables-restore", "--test", "--noflush"), rules.ip6tables(), "ip6tables-restore refused the IPv6 rules");
+        } catch (EnforceException refused) {
+            if (lastLoaded != null) {
+                run(List.of("ipset", "-exist", "restore"), lastLoaded.ipset());
+            }
+            throw refused;
+        }
         expect(List.of("iptables-restore", "--noflush"), rules.iptables(), "iptables-restore failed");
         expect(List.of("ip6tables-restore", "--noflush"), rules.ip6tables(), "ip6tables-restore failed");
         for (String tool : TOOLS) {
@@ -82,6 +91,7 @@ public final class IptablesEnforcer implements Enforcer {
             }
         }
         appliedSnapshot = snapshot();
+        lastLoaded = rules;
     }
 
     private void hook(String tool, String builtin, String chain) throws EnforceException {
@@ -162,6 +172,7 @@ public final class IptablesEnforcer implements Enforcer {
             }
         }
         appliedSnapshot = null;
+        lastLoaded = null;
         if (!problems.isEmpty()) {
             throw new EnforceException("could not remove everything: " + String.join("; ", problems));
         }
