@@ -19,10 +19,10 @@ import org.junit.jupiter.api.Assumptions;
  * {@code nft}: where they are missing a test is skipped with the reason printed, except under
  * {@code CI=true}, where it fails (CI has both).
  */
-final class Netns implements AutoCloseable {
+public final class Netns implements AutoCloseable {
 
     /** The output and exit code of one command. */
-    record Result(int exitCode, String output) {}
+    public record Result(int exitCode, String output) {}
 
     private final String name;
 
@@ -31,7 +31,7 @@ final class Netns implements AutoCloseable {
     }
 
     /** Skips (or, under CI=true, fails) the calling test unless namespaces and nft can be used here. */
-    static void assumeAvailable() {
+    public static void assumeAvailable() {
         skipOrFail(missing());
     }
 
@@ -39,7 +39,7 @@ final class Netns implements AutoCloseable {
      * Skips (or, under CI=true, fails) the calling test unless namespaces, nft and every one of
      * {@code tools} can be used here; .ci/run installs them all.
      */
-    static void assumeTools(String... tools) {
+    public static void assumeTools(String... tools) {
         String missing = missing();
         for (int i = 0; missing == null && i < tools.length; i++) {
             if (!onPath(tools[i])) {
@@ -77,14 +77,14 @@ final class Netns implements AutoCloseable {
         return null;
     }
 
-    static boolean onPath(String tool) {
+    public static boolean onPath(String tool) {
         List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
         dirs.addAll(List.of("/usr/sbin", "/sbin"));
         return dirs.stream().filter(dir -> !dir.isEmpty()).anyMatch(dir -> Files.isExecutable(Path.of(dir, tool)));
     }
 
     /** Creates a fresh namespace; close it to delete it. */
-    static Netns create() throws IOException {
+    public static Netns create() throws IOException {
         String name = "cf-nft-" + HexFormat.of().formatHex(new SecureRandom().generateSeed(4));
         Result added = run(List.of("ip", "netns", "add", name));
         if (added.exitCode() != 0) {
@@ -93,26 +93,26 @@ final class Netns implements AutoCloseable {
         return new Netns(name);
     }
 
-    String name() {
+    public String name() {
         return name;
     }
 
     /** Runs {@code command} inside the namespace. */
-    Result exec(List<String> command) throws IOException {
+    public Result exec(List<String> command) throws IOException {
         List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", name));
         full.addAll(command);
         return run(full);
     }
 
     /** Starts a long-running {@code command} inside the namespace; the caller ends it. */
-    Process start(List<String> command) throws IOException {
+    public Process start(List<String> command) throws IOException {
         List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", name));
         full.addAll(command);
         return new ProcessBuilder(full).redirectErrorStream(true).start();
     }
 
     /** {@code nft -c -f file} inside the namespace: checks a script in the kernel without applying it. */
-    Result check(Path script) throws IOException {
+    public Result check(Path script) throws IOException {
         return exec(List.of("nft", "-c", "-f", script.toAbsolutePath().toString()));
     }
 
@@ -124,7 +124,7 @@ final class Netns implements AutoCloseable {
         }
     }
 
-    static Result run(List<String> command) throws IOException {
+    public static Result run(List<String> command) throws IOException {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().put("PATH", System.getenv().getOrDefault("PATH", "") + ":/usr/sbin:/sbin");
         Process process = builder.start();

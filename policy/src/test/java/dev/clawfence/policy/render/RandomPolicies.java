@@ -34,16 +34,16 @@ import net.jqwik.api.Combinators;
  * rules. Policies include hostile shapes: deny-all, every port closed, empty and expired allowlists, all
  * mode combinations, and descriptions that try to inject nft syntax.
  */
-final class RandomPolicies {
+public final class RandomPolicies {
 
-    static final Instant NOW = Instant.parse("2026-11-24T10:00:00Z");
-    static final PlatformRules PLATFORM = new PlatformRules(
+    public static final Instant NOW = Instant.parse("2026-11-24T10:00:00Z");
+    public static final PlatformRules PLATFORM = new PlatformRules(
             List.of("192.0.2.0/28", "2001:db8:ffff::/48"), List.of("192.0.2.100", "2001:db8:c0::1"), List.of("192.0.2.53", "2001:db8:53::53"));
     static final Map<String, List<String>> COUNTRY_MAP = Map.of(
             "DE", List.of("203.0.113.0/25", "2001:db8:de::/48"),
             "FR", List.of("203.0.113.128/26", "198.51.100.0/24"),
             "US", List.of("192.0.2.128/25", "2001:db8:5::/48"));
-    static final CountryRanges COUNTRIES = CountryRanges.of(COUNTRY_MAP);
+    public static final CountryRanges COUNTRIES = CountryRanges.of(COUNTRY_MAP);
     /** Text that must never reach a ruleset. */
     static final String HOSTILE = "\"; flush ruleset; table ip evil { } #";
 
@@ -53,7 +53,7 @@ final class RandomPolicies {
 
     private RandomPolicies() {}
 
-    static Arbitrary<PolicyDocument> policies() {
+    public static Arbitrary<PolicyDocument> policies() {
         Arbitrary<Modes> modes = Combinators.combine(Arbitraries.of(Mode.class), Arbitraries.of(Mode.class)).as(Modes::new);
         Arbitrary<Inbound> inbound = Combinators.combine(allowlistEntries().list().ofMaxSize(6), portRules().list().ofMaxSize(4), geo())
                 .as(Inbound::new);

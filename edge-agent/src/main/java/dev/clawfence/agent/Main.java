@@ -1,0 +1,152 @@
+package dev.clawfence.agent;
+
+import dev.clawfence.agent.config.AgentConfig;
+import dev.clawfence.agent.config.ConfigLoader;
+import dev.clawfence.agent.enforce.Backends;
+import dev.clawfence.agent.enforce.CommandRunner;
+import dev.clawfence.agent.enforce.Enforcer;
+import dev.clawfence.agent.state.Store;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Consumer;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code clawfence-agent} command. Exit codes: 0 done, 1 failed at run time, 2 bad configuration or
+ * usage. Errors are one line on standard error; {@code --verbose} adds the stack trace.
+ */
+@Command(name = "clawfence-agent", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
+        description = {"Enforces this host's Clawfence network policy with nftables (iptables + ipset as fallback).",
+                "Reads " + "/etc/clawfence/agent.yaml" + " (or --config) and CLAWFENCE_AGENT_* environment variables; flags win."})
+public final class Main implements Callable<Integer> {
+
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration file (default: /etc/clawfence/agent.yaml, optional).")
+    Path config;
+
+    @Option(names = "--server", paramLabel = "HOST:PORT", description = "Control plane address (env CLAWFENCE_AGENT_SERVER).")
+    String server;
+
+    @Option(names = "--token", paramLabel = "TOKEN", description = "One-time enrolment token cfe1.<secret>.<pin> (env CLAWFENCE_AGENT_TOKEN).")
+    String token;
+
+    @Option(names = "--state-dir", paramLabel = "DIR", description = "State directory (default /var/lib/clawfence; env CLAWFENCE_AGENT_STATE_DIR).")
+    String stateDir;
+
+    @Option(names = "--backend", paramLabel = "NAME", description = "auto, nftables, iptables or dry-run (env CLAWFENCE_AGENT_BACKEND).")
+    String backend;
+
+    @Option(names = "--check-config", description = "Validate the configuration, print every problem by key, exit 2 on error.")
+    boolean checkConfig;
+
+    @Option(names = "--print-config", description = "Print the effective configuration as YAML (token hidden) and exit.")
+    boolean printConfig;
+
+    @Option(names = "--uninstall", description = "Remove the agent's ruleset (table inet clawfence, or its iptables chains and ipsets) and exit.")
+    boolean uninstall;
+
+    @Option(names = "--verbose", description = "Show stack traces with errors.")
+    boolean verbose;
+
+    private final Map<String, String> env;
+    private final CommandRunner runner;
+    private final PrintStream out;
+    private final PrintStream err;
+    private final CountDownLatch stop;
+
+    Main(Map<String, String> env, CommandRunner runner, PrintStream out, PrintStream err, CountDownLatch stop) {
+        this.env = env;
+        this.runner = runner;
+        this.out = out;
+        this.err = err;
+        this.stop = stop;
+    }
+
+    public static void main(String[] args) {
+        CountDownLatch stop = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "shutdown"));
+        System.exit(run(args, System.getenv(), CommandRunner.local(), System.out, System.err, stop));
+    }
+
+    /** Runs the command with everything it touches passed in (tests run it inside a namespace). */
+    static int run(String[] args, Map<String, String> env, CommandRunner runner, PrintStream out, PrintStream err, CountDownLatch stop) {
+        Main main = new Main(env, runner, out, err, stop);
+        CommandLine line = new CommandLine(main);
+        line.setOut(new java.io.PrintWriter(out, true));
+        line.setErr(new java.io.PrintWriter(err, true));
+        line.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            err.println("error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            if (main.verbose) {
+                e.printStackTrace(err);
+            }
+            return 1;
+        });
+        return line.execute(args);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, String> flags = new LinkedHashMap<>();
+        flags.put("server", server);
+        flags.put("token", token);
+        flags.put("stateDir", stateDir);
+        flags.put("backend", backend);
+        Path file = config == null ? AgentConfig.DEFAULT_FILE : config;
+        ConfigLoader.Result loaded = ConfigLoader.load(file, config != null, env, flags);
+        if (!loaded.ok()) {
+            loaded.problems().forEach(problem -> err.println("config: " + problem));
+            return 2;
+        }
+        AgentConfig cfg = loaded.config();
+        if (checkConfig) {
+            out.println("configuration OK");
+            return 0;
+        }
+        if (printConfig) {
+            out.print(cfg.toYaml());
+            return 0;
+        }
+        Consumer<String> log = message -> (message.startsWith("error") || message.startsWith("warning") ? err : out)
+                .println(Instant.now() + " " + message);
+        Enforcer enforcer = Backends.select(cfg.backend(), runner, log);
+        if (uninstall) {
+            enforcer.remove();
+            out.println("removed the " + enforcer.backend() + " ruleset of Clawfence; the state directory " + cfg.stateDir() + " is kept");
+            return 0;
+        }
+        Store store = new Store(cfg.stateDir());
+        try (Agent agent = new Agent(enforcer, store, new Agent.Settings(cfg.driftCheckInterval(), cfg.confirmDeadline()), Clock.systemUTC(), log)) {
+            log.accept("clawfence-agent " + Version.VERSION + " starting: backend " + enforcer.backend() + ", state " + cfg.stateDir());
+            agent.start();
+            if (cfg.server() == null) {
+                log.accept("no control plane configured (--server): enforcing the stored policy only");
+            } else if (cfg.token() != null) {
+                log.accept("warning: enrolment with " + cfg.server() + " is not implemented in this build; enforcing the stored policy only");
+            } else {
+                log.accept("warning: the Sync client is not implemented in this build; enforcing the stored policy only");
+            }
+            stop.await();
+            log.accept("stopping; the ruleset stays in force");
+        }
+        return 0;
+    }
+
+    /** The version from the jar's manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+
+        static final String VERSION = String.valueOf(Main.class.getPackage().getImplementationVersion() == null
+                ? "dev" : Main.class.getPackage().getImplementationVersion());
+
+        @Override
+        public String[] getVersion() {
+            return new String[] {"clawfence-agent " + VERSION};
+        }
+    }
+}

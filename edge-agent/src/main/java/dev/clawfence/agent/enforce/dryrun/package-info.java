@@ -1,0 +1,2 @@
+/** The dry-run backend: logs what it would apply and touches nothing. */
+package dev.clawfence.agent.enforce.dryrun;

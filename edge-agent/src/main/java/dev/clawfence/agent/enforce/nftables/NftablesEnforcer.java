@@ -1,0 +1,136 @@
+package dev.clawfence.agent.enforce.nftables;
+
+import dev.clawfence.agent.enforce.AppliedRuleset;
+import dev.clawfence.agent.enforce.CommandRunner;
+import dev.clawfence.agent.enforce.EnforceException;
+import dev.clawfence.agent.enforce.Enforcer;
+import dev.clawfence.policy.compile.CompiledPolicy;
+import dev.clawfence.policy.render.NftRenderer;
+import java.io.IOException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Enforces with nftables: the policy is rendered by {@link NftRenderer} into one script that replaces
+ * table {@code inet clawfence}, checked with {@code nft -c -f} and applied with {@code nft -f} (both read
+ * it from standard input), so the kernel swaps the whole table in one transaction or, when it refuses the
+ * script, keeps the previous one. Drift is any difference between {@code nft -s list table inet clawfence}
+ * and the listing taken right after the last apply, or the table being gone.
+ */
+public final class NftablesEnforcer implements Enforcer {
+
+    static final String TABLE = "inet " + NftRenderer.TABLE;
+
+    private final CommandRunner runner;
+    private String appliedListing;
+
+    public NftablesEnforcer(CommandRunner runner) {
+        this.runner = runner;
+    }
+
+    /** Whether {@code nft} can be run here ({@code nft --version} succeeds); the version line, or empty. */
+    public static Optional<String> version(CommandRunner runner) {
+        try {
+            CommandRunner.Result result = runner.run(List.of("nft", "--version"));
+            return result.ok() ? Optional.of(result.stdout().strip()) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public String backend() {
+        return "nftables";
+    }
+
+    @Override
+    public AppliedRuleset apply(CompiledPolicy policy) throws EnforceException {
+        String script;
+        try {
+            script = NftRenderer.render(policy);
+        } catch (RuntimeException e) {
+            throw new EnforceException("the policy cannot be rendered for nftables: " + e.getMessage(), e);
+        }
+        AppliedRuleset ruleset = AppliedRuleset.of(backend(), script);
+        load(ruleset);
+        return ruleset;
+    }
+
+    @Override
+    public void restore(AppliedRuleset previous) throws EnforceException {
+        if (previous == null) {
+            remove();
+            return;
+        }
+        load(previous);
+    }
+
+    private void load(AppliedRuleset ruleset) throws EnforceException {
+        CommandRunner.Result check = run(List.of("nft", "-c", "-f", "/dev/stdin"), ruleset.text());
+        if (!check.ok()) {
+            throw new EnforceException("nft refused the ruleset (nft -c): " + check.reason());
+        }
+        CommandRunner.Result applied = run(List.of("nft", "-f", "/dev/stdin"), ruleset.text());
+        if (!applied.ok()) {
+            throw new EnforceException("nft -f failed, the previous table stays in force: " + applied.reason());
+        }
+        CommandRunner.Result listing = run(List.of("nft", "-s", "list", "table", "inet", NftRenderer.TABLE), null);
+        if (!listing.ok()) {
+            throw new EnforceException("table " + TABLE + " cannot be listed right after applying it: " + listing.reason());
+        }
+        appliedListing = listing.stdout();
+    }
+
+    @Override
+    public Optional<String> checkDrift() throws EnforceException {
+        if (appliedListing == null) {
+            return Optional.empty();
+        }
+        CommandRunner.Result listing = run(List.of("nft", "-s", "list", "table", "inet", NftRenderer.TABLE), null);
+        if (!listing.ok()) {
+            return Optional.of("table " + TABLE + " is missing (" + listing.reason() + ")");
+        }
+        if (!listing.stdout().equals(appliedListing)) {
+            return Optional.of("table " + TABLE + " differs from the applied ruleset: " + difference(appliedListing, listing.stdout()));
+        }
+        return Optional.empty();
+    }
+
+    @Override
+    public void remove() throws EnforceException {
+        // "table … {}" first makes the delete succeed whether or not the table exists, in one transaction.
+        String script = "table " + TABLE + " {}\ndelete table " + TABLE + "\n";
+        CommandRunner.Result result = run(List.of("nft", "-f", "/dev/stdin"), script);
+        if (!result.ok()) {
+            throw new EnforceException("cannot delete table " + TABLE + ": " + result.reason());
+        }
+        appliedListing = null;
+    }
+
+    /** The first line that differs, for a drift report; never the whole table. */
+    static String difference(String expected, String actual) {
+        List<String> a = expected.lines().toList();
+        List<String> b = actual.lines().toList();
+        for (int i = 0; i < Math.max(a.size(), b.size()); i++) {
+            String left = i < a.size() ? a.get(i).strip() : "(nothing)";
+            String right = i < b.size() ? b.get(i).strip() : "(nothing)";
+            if (!left.equals(right)) {
+                return "line " + (i + 1) + " expected \"" + shorten(left) + "\", found \"" + shorten(right) + "\" ("
+                        + a.size() + " lines applied, " + b.size() + " now)";
+            }
+        }
+        return "whitespace only";
+    }
+
+    private static String shorten(String line) {
+        return line.length() <= 120 ? line : line.substring(0, 117) + "...";
+    }
+
+    private CommandRunner.Result run(List<String> command, String stdin) throws EnforceException {
+        try {
+            return runner.run(command, stdin);
+        } catch (IOException e) {
+            throw new EnforceException("cannot run " + command.getFirst() + ": " + e.getMessage(), e);
+        }
+    }
+}

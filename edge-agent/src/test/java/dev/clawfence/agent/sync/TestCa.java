@@ -1,0 +1,48 @@
+package dev.clawfence.agent.sync;
+
+import java.math.BigInteger;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.concurrent.atomic.AtomicLong;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+
+/** A throw-away certificate authority for tests: a self-signed CA that issues server certificates. */
+final class TestCa {
+
+    private static final AtomicLong SERIAL = new AtomicLong(1);
+
+    final KeyPair keys;
+    final X509Certificate certificate;
+
+    TestCa(String name) throws Exception {
+        keys = KeyMaterial.generate();
+        certificate = sign(new X500Name("CN=" + name), keys, new X500Name("CN=" + name), keys, true, null, Instant.now().plus(Duration.ofDays(1)));
+    }
+
+    /** A server certificate for {@code host} issued by this CA, valid until {@code notAfter}. */
+    X509Certificate issue(String host, KeyPair subject, Instant notAfter) throws Exception {
+        return sign(new X500Name("CN=" + host), subject, new X500Name(certificate.getSubjectX500Principal().getName()), keys, false, host, notAfter);
+    }
+
+    private static X509Certificate sign(X500Name subject, KeyPair subjectKeys, X500Name issuer, KeyPair issuerKeys, boolean ca, String host,
+            Instant notAfter) throws Exception {
+        Instant now = Instant.now();
+        JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(issuer, BigInteger.valueOf(SERIAL.getAndIncrement()),
+                Date.from(now.minus(Duration.ofHours(1))), Date.from(notAfter), subject, subjectKeys.getPublic());
+        builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
+        if (host != null) {
+            builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName(GeneralName.dNSName, host)));
+        }
+        return new JcaX509CertificateConverter().getCertificate(builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKeys.getPrivate())));
+    }
+}
