@@ -113,12 +113,10 @@ public final class CertificateAuthority {
     }
 
     /**
-     * Issues a client certificate for {@code identity} to the key of {@code csrDer}, a DER PKCS#10 request
-     * whose signature must verify (proof that the agent holds the key); its subject is ignored.
+     * Issues a client certificate for {@code identity} to {@code key}, which must come from
+     * {@link #requestedKey}.
      */
-    public X509Certificate issueAgentCertificate(byte[] csrDer, AgentIdentity identity, Duration validity)
-            throws InvalidRequest {
-        PublicKey key = verifiedKey(csrDer);
+    public X509Certificate issueAgentCertificate(PublicKey key, AgentIdentity identity, Duration validity) {
         Instant now = Instant.now();
         X500Name subject = new X500NameBuilder(BCStyle.INSTANCE)
                 .addRDN(BCStyle.O, "Clawfence agents")
@@ -180,7 +178,11 @@ public final class CertificateAuthority {
         }
     }
 
-    private static PublicKey verifiedKey(byte[] csrDer) throws InvalidRequest {
+    /**
+     * The public key of {@code csrDer}, a DER PKCS#10 request whose signature must verify with that key
+     * (proof that the agent holds it); the request's subject is ignored.
+     */
+    public static PublicKey requestedKey(byte[] csrDer) throws InvalidRequest {
         if (csrDer == null || csrDer.length == 0) {
             throw new InvalidRequest("csr_der is empty; send a DER-encoded PKCS#10 certificate signing request");
         }

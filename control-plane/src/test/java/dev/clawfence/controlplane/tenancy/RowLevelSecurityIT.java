@@ -45,7 +45,7 @@ class RowLevelSecurityIT {
         }
 
         assertThat(tenantOwned).contains("tenants", "users", "api_tokens", "policy_versions", "audit_log",
-                "enrollment_tokens");
+                "enrollment_tokens", "instances");
         assertThat(unprotected).as("tenant-owned tables without ENABLE and FORCE row level security").isEmpty();
     }
 
@@ -72,7 +72,7 @@ class RowLevelSecurityIT {
 
         try (Connection c = server.appConnection(); Statement s = c.createStatement()) {
             for (String table : List.of("tenants", "users", "api_tokens", "policy_versions", "audit_log",
-                    "enrollment_tokens")) {
+                    "enrollment_tokens", "instances")) {
                 ResultSet rs = s.executeQuery("select count(*) from " + table);
                 rs.next();
                 assertThat(rs.getInt(1)).as(table).isZero();
