@@ -149,6 +149,32 @@ class SyncIT {
     }
 
     @Test
+    void aLapsingAllowlistEntryIsRecompiledAndSentAgain() {
+        UUID tenant = admin.createTenant("Lapsing");
+        TestAgent.Stream stream = enrolledAgent(tenant).syncWithHello(List.of());
+        awaitUpdate(stream, 1);
+        Map<String, Object> policy = new java.util.HashMap<>(policyAllowing("203.0.113.0/24"));
+        policy.put("inbound", Map.of(
+                "allowlist", List.of(Map.of("cidr", "203.0.113.0/24", "description", "contractor",
+                        "requestedBy", "ann@example.com",
+                        "expiresAt", java.time.Instant.now().plusSeconds(3).toString())),
+                "ports", List.of(),
+                "geo", Map.of("mode", "none", "countries", List.of())));
+
+        Api.Response saved = putPolicy(tenant, policy);
+
+        assertThat(saved.status()).as(saved.toString()).isEqualTo(200);
+        PolicyUpdate active = awaitUpdate(stream, 2);
+        assertThat(active.getPolicy().getAllowlistActive()).isTrue();
+        assertThat(active.getPolicy().getValidUntilEpochMillis()).isPositive();
+        await().atMost(Duration.ofSeconds(8)).until(() -> stream.policyUpdates().size() >= 3);
+        PolicyUpdate lapsed = stream.policyUpdates().get(2).getPolicyUpdate();
+        assertThat(lapsed.getVersion()).isEqualTo(2);
+        assertThat(lapsed.getPolicy().getAllowlistActive()).isFalse();
+        assertThat(lapsed.getPolicy().getValidUntilEpochMillis()).isZero();
+    }
+
+    @Test
     void pingIsAnsweredWithPong() {
         TestAgent.Stream stream = enrolledAgent(admin.createTenant("Ping")).syncWithHello(List.of());
         awaitUpdate(stream, 1);
