@@ -48,6 +48,8 @@ public final class PolicyDistribution {
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("clawfence-policy-expiry").factory());
     private final Map<UUID, ScheduledFuture<?>> expiries = new ConcurrentHashMap<>();
+    /** The last compilation per tenant with streams here: many agents reconnecting compile once. */
+    private final Map<UUID, Compiled> compiledByTenant = new ConcurrentHashMap<>();
 
     public PolicyDistribution(TenantAccess access, PolicyVersions versions, PlatformConfiguration platform,
             AgentGatewayConfiguration gateway, AgentStreams streams) {
@@ -60,12 +62,25 @@ public final class PolicyDistribution {
         this.streams = streams;
     }
 
-    /** The tenant's current version, compiled now. */
+    /**
+     * The tenant's current version, compiled for now. A version never changes, and its compilation only
+     * at {@code validUntil}, so an earlier compilation of the same version is reused until then.
+     */
     public Compiled current(UUID tenant) {
         PolicyVersion version = access.system(tenant, Caller.system(), versions::current);
-        CompiledPolicy compiled = PolicyCompiler.compile(version.document(), platform, CountryRanges.NONE, clock.instant());
+        Instant now = clock.instant();
+        Compiled cached = compiledByTenant.get(tenant);
+        if (cached != null && cached.version() == version.version()
+                && (cached.validUntil() == null || now.isBefore(cached.validUntil()))) {
+            return cached;
+        }
+        CompiledPolicy compiled = PolicyCompiler.compile(version.document(), platform, CountryRanges.NONE, now);
         scheduleExpiry(tenant, compiled.validUntil());
-        return new Compiled(version.version(), CompiledPolicyWire.toWire(compiled), compiled.validUntil());
+        Compiled result = new Compiled(version.version(), CompiledPolicyWire.toWire(compiled), compiled.validUntil());
+        compiledByTenant.put(tenant, result);
+        // Keep only tenants that still have streams here (and this one, whose stream is opening).
+        compiledByTenant.keySet().removeIf(t -> !t.equals(tenant) && streams.of(t).isEmpty());
+        return result;
     }
 
     /** Sends the tenant's current version to its streams on this replica, if it has any. */

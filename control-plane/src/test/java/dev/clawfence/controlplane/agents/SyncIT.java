@@ -250,6 +250,11 @@ class SyncIT {
         Api viewer = admin.mintToken(tenant, "viewer");
         assertThat(viewer.post("/api/v1/tenants/" + tenant + "/instances/" + instance + "/revoke", null).status())
                 .isEqualTo(403);
+        assertThat(viewer.get("/api/v1/tenants/" + tenant + "/instances").list()).hasSize(1);
+        Api stranger = admin.mintToken(admin.createTenant("Stranger"), "owner");
+        assertThat(stranger.get("/api/v1/tenants/" + tenant + "/instances").status()).isEqualTo(404);
+        assertThat(stranger.post("/api/v1/tenants/" + tenant + "/instances/" + instance + "/revoke", null).status())
+                .isEqualTo(404);
 
         assertThat(admin.post("/api/v1/tenants/" + tenant + "/instances/" + instance + "/revoke", null).status())
                 .isEqualTo(204);
