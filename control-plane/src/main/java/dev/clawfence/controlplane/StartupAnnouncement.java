@@ -1,5 +1,6 @@
 package dev.clawfence.controlplane;
 
+import dev.clawfence.controlplane.agents.AgentGatewayServer;
 import dev.clawfence.controlplane.database.Database;
 import dev.clawfence.controlplane.demo.DemoTenant;
 import io.micronaut.context.BeanProvider;
@@ -19,9 +20,11 @@ public final class StartupAnnouncement {
     private final ClawfenceConfiguration config;
     private final DemoTenant demo;
     private final BeanProvider<GrpcEmbeddedServer> grpc;
+    private final BeanProvider<AgentGatewayServer> agentGateway;
 
     public StartupAnnouncement(Database database, ClawfenceConfiguration config, DemoTenant demo,
-            BeanProvider<GrpcEmbeddedServer> grpc) {
+            BeanProvider<GrpcEmbeddedServer> grpc, BeanProvider<AgentGatewayServer> agentGateway) {
+        this.agentGateway = agentGateway;
         this.database = database;
         this.config = config;
         this.demo = demo;
@@ -40,6 +43,12 @@ public final class StartupAnnouncement {
                 + database.description() + ")");
         grpc.ifPresent(server -> System.out.println("Clawfence admin gRPC service listening on localhost:"
                 + server.getPort()));
+        agentGateway.ifPresent(gateway -> {
+            if (gateway.isRunning()) {
+                System.out.println("Clawfence agent gateway listening on port " + gateway.port()
+                        + " (gRPC over TLS, mutual TLS after enrolment; CA pin " + gateway.caPin() + ")");
+            }
+        });
         if (config.demoEnabled()) {
             DemoTenant.Demo created = demo.ensure();
             System.out.println("Clawfence control plane ready: " + base + "/api/v1/tenants/" + created.tenantId()

@@ -18,6 +18,7 @@ class ArchitectureTest {
     @ArchTest
     static final ArchRule handlersDoNotTouchTheDatabase = noClasses()
             .that().haveSimpleNameEndingWith("Controller").or().haveSimpleName("AdminService")
+            .or().haveSimpleName("AgentGatewayService")
             .should().dependOnClassesThat().resideInAnyPackage("org.jooq..", "dev.clawfence.controlplane.database..");
 
     /** Tenant data is reached only through TenantAccess, which checks the caller before it opens the tenant. */

@@ -28,6 +28,7 @@ class RestartPersistenceIT {
         return ApplicationContext.run(EmbeddedServer.class, Map.of(
                 "micronaut.server.port", -1,
                 "grpc.server.port", TestServer.freePort(),
+                "clawfence.agent-gateway.port", 0,
                 "clawfence.data-dir", dataDir.toString(),
                 "clawfence.admin-token", ""));
     }

@@ -82,6 +82,22 @@ public final class JsonBody {
         return has(name) ? text(name, maxLength) : null;
     }
 
+    /** An optional whole number in {@code [min, max]}; {@code fallback} when absent. */
+    public long optionalInteger(String name, long min, long max, long fallback) {
+        known.add(name);
+        Object value = fields.get(name);
+        if (value == null) {
+            return fallback;
+        }
+        if (!(value instanceof Integer || value instanceof Long)
+                || ((Number) value).longValue() < min || ((Number) value).longValue() > max) {
+            errors.add(new ApiProblem.FieldError(name, "is " + value + "; expected a whole number from " + min
+                    + " to " + max));
+            return fallback;
+        }
+        return ((Number) value).longValue();
+    }
+
     /** A required string out of {@code allowed}. */
     public String oneOf(String name, Set<String> allowed) {
         known.add(name);

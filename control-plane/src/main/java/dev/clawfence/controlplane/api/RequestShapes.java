@@ -19,6 +19,12 @@ public final class RequestShapes {
             @Schema(requiredMode = Schema.RequiredMode.REQUIRED, maxLength = 200) String name,
             @Schema(requiredMode = Schema.RequiredMode.REQUIRED, allowableValues = {"owner", "admin", "viewer"}) String role) {}
 
+    @Schema(description = "A new enrolment token for agents; its text is returned once.")
+    public record CreateEnrollmentToken(
+            @Schema(maxLength = 200) String description,
+            @Schema(minimum = "60", maximum = "2592000", defaultValue = "86400") Long expiresInSeconds,
+            @Schema(minimum = "1", maximum = "1000", defaultValue = "1") Integer maxUses) {}
+
     @Schema(description = "A user; on update every field is optional.")
     public record UserFields(
             @Schema(maxLength = 320) String email,

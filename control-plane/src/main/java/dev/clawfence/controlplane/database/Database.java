@@ -42,6 +42,9 @@ public final class Database implements AutoCloseable {
     private final DSLContext appDsl;
     private final DSLContext ownerDsl;
     private final String description;
+    private final String url;
+    private final String appUser;
+    private final String appPassword;
 
     public Database(DatabaseConfiguration config, ClawfenceConfiguration clawfence) {
         String url;
@@ -86,6 +89,9 @@ public final class Database implements AutoCloseable {
             throw new IllegalStateException("cannot migrate the database or prepare the role " + config.appRole(), e);
         }
         app = pool(url, config.appRole(), appPassword, config.pool(), "clawfence-app");
+        this.url = url;
+        this.appUser = config.appRole();
+        this.appPassword = appPassword;
         appDsl = DSL.using(app, SQLDialect.POSTGRES);
         ownerDsl = DSL.using(owner, SQLDialect.POSTGRES);
         LOG.info("Database ready: {}", description);
@@ -113,6 +119,16 @@ public final class Database implements AutoCloseable {
     /** The owner role, for bootstrap work on tables the app role may not touch (platform admin tokens). */
     public <T> T asOwner(Function<DSLContext, T> work) {
         return ownerDsl.transactionResult(configuration -> work.apply(DSL.using(configuration)));
+    }
+
+    /**
+     * A new connection of the app role outside the pool, for a long-lived {@code LISTEN}; the caller
+     * closes it.
+     */
+    public Connection openDedicatedConnection() throws SQLException {
+        Connection connection = java.sql.DriverManager.getConnection(url, appUser, appPassword);
+        connection.setAutoCommit(true);
+        return connection;
     }
 
     /** Where the data lives, for people. */

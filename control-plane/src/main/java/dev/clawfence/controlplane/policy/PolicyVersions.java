@@ -22,6 +22,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Optional;
 import org.jooq.JSONB;
+import org.jooq.impl.DSL;
 
 /**
  * A tenant's policy versions: reading the current one (a tenant's version 1 is the default policy,
@@ -38,6 +39,9 @@ public final class PolicyVersions {
 
     /** A page of versions, newest first, and the cursor of the next page (null at the end). */
     public record Page(List<PolicyVersion> items, String nextCursor) {}
+
+    /** The PostgreSQL notification channel announcing committed versions; payload {@code <tenant id>:<version>}. */
+    public static final String POLICY_CHANNEL = "clawfence_policy";
 
     private final AuditLog audit;
     private final PlatformConfiguration platform;
@@ -132,6 +136,9 @@ public final class PolicyVersions {
         PolicyVersion saved = insert(tx, next, stamped, tx.caller().actor(),
                 tx.caller().tokenId() == null ? null : tx.caller().tokenId().toString(), message, now);
         audit.record(tx, action, "policy:v" + next, message);
+        // Delivered when (and only if) this transaction commits, to every replica's agent gateway.
+        tx.sql().select(DSL.field("pg_notify({0}, {1})", String.class, POLICY_CHANNEL,
+                tx.tenantId() + ":" + next)).fetch();
         return new Saved(saved, warnings);
     }
 

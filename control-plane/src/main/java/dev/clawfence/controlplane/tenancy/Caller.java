@@ -16,11 +16,16 @@ public record Caller(Kind kind, UUID tokenId, String name, UUID tenantId, Role r
     /** The request attribute under which {@link AuthenticationFilter} leaves the caller. */
     public static final String ATTRIBUTE = "clawfence.caller";
 
-    public enum Kind { PLATFORM_ADMIN, TENANT_TOKEN, SYSTEM }
+    public enum Kind { PLATFORM_ADMIN, TENANT_TOKEN, SYSTEM, AGENT }
 
     /** The service itself, for work nobody requested (the default policy, the demo tenant). */
     public static Caller system() {
         return new Caller(Kind.SYSTEM, null, "system", null, null, null);
+    }
+
+    /** An edge agent acting for its own instance of {@code tenant} (enrolment, sync reports). */
+    public static Caller agent(UUID tenant, UUID instance, String remoteAddress) {
+        return new Caller(Kind.AGENT, null, instance.toString(), tenant, null, remoteAddress);
     }
 
     /** The authenticated caller of {@code request}; the filter guarantees one on every {@code /api} route. */
@@ -48,6 +53,7 @@ public record Caller(Kind kind, UUID tokenId, String name, UUID tenantId, Role r
             case PLATFORM_ADMIN -> "admin:" + name;
             case TENANT_TOKEN -> "token:" + name;
             case SYSTEM -> "system";
+            case AGENT -> "agent:" + name;
         };
     }
 
@@ -56,6 +62,7 @@ public record Caller(Kind kind, UUID tokenId, String name, UUID tenantId, Role r
             case PLATFORM_ADMIN -> "platform-admin";
             case TENANT_TOKEN -> "api-token";
             case SYSTEM -> "system";
+            case AGENT -> "agent";
         };
     }
 }

@@ -58,6 +58,7 @@ public final class TestServer {
         Map<String, Object> props = new HashMap<>();
         props.put("micronaut.server.port", -1);
         props.put("grpc.server.port", freePort());
+        props.put("clawfence.agent-gateway.port", 0);
         props.put("clawfence.admin-token", ADMIN_TOKEN);
         props.put("clawfence.database.url", ownerUrl());
         props.put("clawfence.database.user", "postgres");

@@ -44,7 +44,8 @@ class RowLevelSecurityIT {
             }
         }
 
-        assertThat(tenantOwned).contains("tenants", "users", "api_tokens", "policy_versions", "audit_log");
+        assertThat(tenantOwned).contains("tenants", "users", "api_tokens", "policy_versions", "audit_log",
+                "enrollment_tokens", "instances");
         assertThat(unprotected).as("tenant-owned tables without ENABLE and FORCE row level security").isEmpty();
     }
 
@@ -70,7 +71,8 @@ class RowLevelSecurityIT {
         admin.post("/api/v1/tenants/" + tenant + "/users", Map.of("email", "x@example.com", "name", "X", "role", "owner"));
 
         try (Connection c = server.appConnection(); Statement s = c.createStatement()) {
-            for (String table : List.of("tenants", "users", "api_tokens", "policy_versions", "audit_log")) {
+            for (String table : List.of("tenants", "users", "api_tokens", "policy_versions", "audit_log",
+                    "enrollment_tokens", "instances")) {
                 ResultSet rs = s.executeQuery("select count(*) from " + table);
                 rs.next();
                 assertThat(rs.getInt(1)).as(table).isZero();

@@ -1,0 +1,53 @@
+package dev.clawfence.controlplane.agents;
+
+import io.grpc.Status;
+import jakarta.inject.Singleton;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** The Sync streams open on this replica, by tenant: where policy updates and revocations go. */
+@Singleton
+public final class AgentStreams {
+
+    private final Map<UUID, Set<SyncSession>> byTenant = new ConcurrentHashMap<>();
+
+    void add(SyncSession session) {
+        byTenant.computeIfAbsent(session.identity().tenantId(), t -> ConcurrentHashMap.newKeySet()).add(session);
+    }
+
+    void remove(SyncSession session) {
+        byTenant.computeIfPresent(session.identity().tenantId(), (t, sessions) -> {
+            sessions.remove(session);
+            return sessions.isEmpty() ? null : sessions;
+        });
+    }
+
+    /** The tenant's streams here. */
+    public List<SyncSession> of(UUID tenant) {
+        Set<SyncSession> sessions = byTenant.get(tenant);
+        return sessions == null ? List.of() : List.copyOf(sessions);
+    }
+
+    /** The tenants with streams here. */
+    public Set<UUID> tenants() {
+        return Set.copyOf(byTenant.keySet());
+    }
+
+    /** Closes every stream of {@code instance} with {@code status}. */
+    public void close(UUID tenant, UUID instance, Status status) {
+        of(tenant).stream().filter(s -> s.identity().instanceId().equals(instance)).forEach(s -> s.close(status));
+    }
+
+    /** Closes every stream here (shutdown). */
+    public void closeAll(Status status) {
+        byTenant.values().forEach(sessions -> List.copyOf(sessions).forEach(s -> s.close(status)));
+    }
+
+    /** How many streams are open here. */
+    public int size() {
+        return byTenant.values().stream().mapToInt(Set::size).sum();
+    }
+}

@@ -1,0 +1,103 @@
+package dev.clawfence.controlplane.agents;
+
+import com.google.protobuf.ByteString;
+import dev.clawfence.policy.PortSpec;
+import dev.clawfence.policy.compile.AddressRange;
+import dev.clawfence.policy.compile.Box;
+import dev.clawfence.proto.agent.v1.CompiledPolicy;
+import dev.clawfence.proto.agent.v1.CompiledSet;
+import dev.clawfence.proto.agent.v1.DefaultAction;
+import dev.clawfence.proto.agent.v1.DomainEntry;
+import dev.clawfence.proto.agent.v1.GeoMode;
+import dev.clawfence.proto.agent.v1.Mode;
+import dev.clawfence.proto.agent.v1.PortRange;
+import dev.clawfence.proto.agent.v1.Protocol;
+import dev.clawfence.proto.agent.v1.SetRef;
+import java.util.List;
+
+/**
+ * The one place where the policy module's compiled policy becomes its protobuf form: modes and enums
+ * by name, addresses as 4 or 16 bytes in network order, ports as ranges, sets named by their content
+ * hash in the policy and carried separately (so that a sender can leave out sets the agent holds).
+ */
+public final class CompiledPolicyWire {
+
+    /** A compiled policy on the wire: the policy (with set references) and the content of every set. */
+    public record Wire(CompiledPolicy policy, List<CompiledSet> sets) {}
+
+    private CompiledPolicyWire() {}
+
+    public static Wire toWire(dev.clawfence.policy.compile.CompiledPolicy compiled) {
+        CompiledPolicy.Builder policy = CompiledPolicy.newBuilder()
+                .setInboundMode(mode(compiled.modes().inbound()))
+                .setOutboundMode(mode(compiled.modes().outbound()))
+                .setAllowlistActive(compiled.inbound().allowlistActive())
+                .setGeoMode(switch (compiled.inbound().geoMode()) {
+                    case NONE -> GeoMode.GEO_MODE_NONE;
+                    case ALLOW -> GeoMode.GEO_MODE_ALLOW;
+                    case BLOCK -> GeoMode.GEO_MODE_BLOCK;
+                })
+                .setDefaultAction(switch (compiled.outbound().defaultAction()) {
+                    case ALLOW -> DefaultAction.DEFAULT_ACTION_ALLOW;
+                    case DENY -> DefaultAction.DEFAULT_ACTION_DENY;
+                })
+                .setValidUntilEpochMillis(compiled.validUntil() == null ? 0 : compiled.validUntil().toEpochMilli());
+        for (var domain : compiled.outbound().domains()) {
+            policy.addDomains(DomainEntry.newBuilder().setName(domain.name()).setWildcard(domain.wildcard())
+                    .addAllPorts(domain.ports().stream().map(CompiledPolicyWire::ports).toList()));
+        }
+        List<CompiledSet> sets = compiled.sets().stream().map(CompiledPolicyWire::set).toList();
+        for (CompiledSet set : sets) {
+            policy.addSets(SetRef.newBuilder().setName(set.getName()).setHash(set.getHash()));
+        }
+        return new Wire(policy.build(), sets);
+    }
+
+    private static CompiledSet set(dev.clawfence.policy.compile.CompiledSet<?> set) {
+        CompiledSet.Builder out = CompiledSet.newBuilder().setName(set.name()).setHash(set.hash())
+                .setType(switch (set.type()) {
+                    case IPV4_ADDRESSES -> CompiledSet.Type.IPV4_ADDRESSES;
+                    case IPV6_ADDRESSES -> CompiledSet.Type.IPV6_ADDRESSES;
+                    case PORTS -> CompiledSet.Type.PORTS;
+                    case IPV4_BOXES -> CompiledSet.Type.IPV4_BOXES;
+                    case IPV6_BOXES -> CompiledSet.Type.IPV6_BOXES;
+                });
+        for (Object element : set.elements()) {
+            switch (element) {
+                case AddressRange range -> out.addAddresses(addresses(range));
+                case PortSpec ports -> out.addPorts(ports(ports));
+                case Box box -> out.addBoxes(dev.clawfence.proto.agent.v1.Box.newBuilder()
+                        .setAddresses(addresses(box.addresses())).setPorts(ports(box.ports())));
+                default -> throw new IllegalArgumentException("set " + set.name() + " holds a " + element.getClass());
+            }
+        }
+        return out.build();
+    }
+
+    private static dev.clawfence.proto.agent.v1.AddressRange addresses(AddressRange range) {
+        return dev.clawfence.proto.agent.v1.AddressRange.newBuilder()
+                .setFirst(ByteString.copyFrom(range.first().getBytes()))
+                .setLast(ByteString.copyFrom(range.last().getBytes()))
+                .build();
+    }
+
+    private static PortRange ports(PortSpec spec) {
+        return PortRange.newBuilder()
+                .setProtocol(switch (spec.proto()) {
+                    case TCP -> Protocol.PROTOCOL_TCP;
+                    case UDP -> Protocol.PROTOCOL_UDP;
+                    case ICMP -> throw new IllegalArgumentException("ICMP has no ports");
+                })
+                .setFirst(spec.port())
+                .setLast(spec.last())
+                .build();
+    }
+
+    private static Mode mode(dev.clawfence.policy.Mode mode) {
+        return switch (mode) {
+            case OFF -> Mode.MODE_OFF;
+            case MONITOR -> Mode.MODE_MONITOR;
+            case ENFORCE -> Mode.MODE_ENFORCE;
+        };
+    }
+}

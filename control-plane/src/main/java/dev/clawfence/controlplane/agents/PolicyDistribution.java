@@ -1,0 +1,145 @@
+package dev.clawfence.controlplane.agents;
+
+import dev.clawfence.controlplane.policy.PlatformConfiguration;
+import dev.clawfence.controlplane.policy.PolicyVersion;
+import dev.clawfence.controlplane.policy.PolicyVersions;
+import dev.clawfence.controlplane.tenancy.Caller;
+import dev.clawfence.controlplane.tenancy.TenantAccess;
+import dev.clawfence.policy.PlatformRules;
+import dev.clawfence.policy.compile.CompiledPolicy;
+import dev.clawfence.policy.compile.CountryRanges;
+import dev.clawfence.policy.compile.PolicyCompiler;
+import jakarta.annotation.PreDestroy;
+import jakarta.inject.Singleton;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Compiles a tenant's current policy version for its agents (platform rules plus the gateway's own
+ * endpoints, no country data yet) and hands it to every Sync stream of that tenant on this replica:
+ * when told a new version committed, after the listener reconnects, and again when the compiled
+ * policy's {@code validUntil} passes (an allowlist entry lapses).
+ */
+@Singleton
+public final class PolicyDistribution {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PolicyDistribution.class);
+
+    /** A compiled version, in wire form. */
+    public record Compiled(int version, CompiledPolicyWire.Wire wire, Instant validUntil) {}
+
+    private final TenantAccess access;
+    private final PolicyVersions versions;
+    private final PlatformRules platform;
+    private final AgentStreams streams;
+    private final Clock clock = Clock.systemUTC();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("clawfence-policy-expiry").factory());
+    private final Map<UUID, ScheduledFuture<?>> expiries = new ConcurrentHashMap<>();
+    /** The last compilation per tenant with streams here: many agents reconnecting compile once. */
+    private final Map<UUID, Compiled> compiledByTenant = new ConcurrentHashMap<>();
+
+    public PolicyDistribution(TenantAccess access, PolicyVersions versions, PlatformConfiguration platform,
+            AgentGatewayConfiguration gateway, AgentStreams streams) {
+        this.access = access;
+        this.versions = versions;
+        PlatformRules rules = platform.rules();
+        List<String> endpoints = new ArrayList<>(rules.controlPlaneEndpoints());
+        endpoints.addAll(gateway.endpointAddressesOrEmpty());
+        this.platform = new PlatformRules(rules.managementRanges(), endpoints, rules.dnsResolvers());
+        this.streams = streams;
+    }
+
+    /**
+     * The tenant's current version, compiled for now. A version never changes, and its compilation only
+     * at {@code validUntil}, so an earlier compilation of the same version is reused until then.
+     */
+    public Compiled current(UUID tenant) {
+        PolicyVersion version = access.system(tenant, Caller.system(), versions::current);
+        Instant now = clock.instant();
+        Compiled cached = compiledByTenant.get(tenant);
+        if (cached != null && cached.version() == version.version()
+                && (cached.validUntil() == null || now.isBefore(cached.validUntil()))) {
+            return cached;
+        }
+        CompiledPolicy compiled = PolicyCompiler.compile(version.document(), platform, CountryRanges.NONE, now);
+        scheduleExpiry(tenant, compiled.validUntil());
+        Compiled result = new Compiled(version.version(), CompiledPolicyWire.toWire(compiled), compiled.validUntil());
+        compiledByTenant.put(tenant, result);
+        // Keep only tenants that still have streams here (and this one, whose stream is opening).
+        compiledByTenant.keySet().removeIf(t -> !t.equals(tenant) && streams.of(t).isEmpty());
+        return result;
+    }
+
+    /** Sends the tenant's current version to its streams on this replica, if it has any. */
+    public void push(UUID tenant) {
+        List<SyncSession> sessions = streams.of(tenant);
+        if (sessions.isEmpty()) {
+            return;
+        }
+        Compiled compiled;
+        try {
+            compiled = current(tenant);
+        } catch (RuntimeException e) {
+            LOG.error("Cannot compile the policy of tenant {} for its agents", tenant, e);
+            return;
+        }
+        sessions.forEach(session -> session.offer(compiled, false));
+    }
+
+    /** Sends every tenant with streams here its current version (after a listener outage). */
+    public void pushAll() {
+        streams.tenants().forEach(this::push);
+    }
+
+    private void scheduleExpiry(UUID tenant, Instant validUntil) {
+        if (validUntil == null) {
+            return;
+        }
+        long delay = Math.max(0, Duration.between(clock.instant(), validUntil).toMillis()) + 1;
+        expiries.compute(tenant, (t, previous) -> {
+            if (previous != null && !previous.isDone()
+                    && Math.abs(previous.getDelay(TimeUnit.MILLISECONDS) - delay) < 1000) {
+                return previous;
+            }
+            if (previous != null) {
+                previous.cancel(false);
+            }
+            return timer.schedule(() -> {
+                expiries.remove(t);
+                Thread.ofVirtual().start(() -> recompile(t));
+            }, delay, TimeUnit.MILLISECONDS);
+        });
+    }
+
+    /** At validUntil the same version compiles differently (lapsed entries drop out): force it out. */
+    private void recompile(UUID tenant) {
+        List<SyncSession> sessions = streams.of(tenant);
+        if (sessions.isEmpty()) {
+            return;
+        }
+        try {
+            Compiled compiled = current(tenant);
+            sessions.forEach(session -> session.offer(compiled, true));
+        } catch (RuntimeException e) {
+            LOG.error("Cannot recompile the policy of tenant {} at its expiry", tenant, e);
+        }
+    }
+
+    @PreDestroy
+    void stop() {
+        timer.shutdownNow();
+    }
+}

@@ -1,0 +1,268 @@
+package dev.clawfence.controlplane.agents;
+
+import dev.clawfence.controlplane.certificates.AgentIdentity;
+import dev.clawfence.controlplane.tenancy.Caller;
+import dev.clawfence.controlplane.tenancy.TenantAccess;
+import dev.clawfence.controlplane.tenancy.TenantTransaction;
+import dev.clawfence.proto.agent.v1.AgentHello;
+import dev.clawfence.proto.agent.v1.AgentMessage;
+import dev.clawfence.proto.agent.v1.ApplyResult;
+import dev.clawfence.proto.agent.v1.CompiledSet;
+import dev.clawfence.proto.agent.v1.ControlMessage;
+import dev.clawfence.proto.agent.v1.PolicyUpdate;
+import dev.clawfence.proto.agent.v1.Pong;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import jakarta.inject.Singleton;
+import java.time.OffsetDateTime;
+import java.util.HashSet;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One agent's Sync stream. The first message must be a hello; then the current policy goes out at once,
+ * and every later version as it commits. Sets travel only when the agent lacks them (per its hello and
+ * what this stream already sent). Reports update the instance; every message counts as a sign of life.
+ * All work of one stream (incoming messages, pushes, closing) runs in order on its own serial
+ * executor, because a {@link StreamObserver} is not thread-safe.
+ */
+public final class SyncSession implements StreamObserver<AgentMessage> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SyncSession.class);
+
+    /** Opens sessions; a bean so that the gateway service stays a thin translator. */
+    @Singleton
+    public static final class Factory {
+        private final TenantAccess access;
+        private final Instances instances;
+        private final AgentStreams streams;
+        private final PolicyDistribution distribution;
+        private final Executor executor = Executors.newVirtualThreadPerTaskExecutor();
+
+        public Factory(TenantAccess access, Instances instances, AgentStreams streams, PolicyDistribution distribution) {
+            this.access = access;
+            this.instances = instances;
+            this.streams = streams;
+            this.distribution = distribution;
+        }
+
+        SyncSession open(AgentIdentity identity, String remoteAddress, ServerCallStreamObserver<ControlMessage> out) {
+            SyncSession session = new SyncSession(this, identity, remoteAddress, out);
+            streams.add(session);
+            out.setOnCancelHandler(() -> session.serial.execute(session::end));
+            return session;
+        }
+    }
+
+    private final Factory factory;
+    private final AgentIdentity identity;
+    private final Caller caller;
+    private final ServerCallStreamObserver<ControlMessage> out;
+    private final SerialExecutor serial;
+    /** Set hashes the agent holds: from its hello, plus every set sent on this stream. */
+    private final Set<String> agentSets = new HashSet<>();
+    private boolean greeted;
+    private boolean ended;
+    private int sentVersion;
+    private OffsetDateTime connectedSince;
+
+    private SyncSession(Factory factory, AgentIdentity identity, String remoteAddress,
+            ServerCallStreamObserver<ControlMessage> out) {
+        this.factory = factory;
+        this.identity = identity;
+        this.caller = Caller.agent(identity.tenantId(), identity.instanceId(), remoteAddress);
+        this.out = out;
+        this.serial = new SerialExecutor(factory.executor);
+    }
+
+    public AgentIdentity identity() {
+        return identity;
+    }
+
+    @Override
+    public void onNext(AgentMessage message) {
+        serial.execute(() -> handle(message));
+    }
+
+    @Override
+    public void onError(Throwable error) {
+        serial.execute(this::end);
+    }
+
+    @Override
+    public void onCompleted() {
+        serial.execute(() -> {
+            if (!ended) {
+                out.onCompleted();
+            }
+            end();
+        });
+    }
+
+    /** Sends {@code compiled} unless this stream already sent that version ({@code again} sends it anyway). */
+    void offer(PolicyDistribution.Compiled compiled, boolean again) {
+        serial.execute(() -> {
+            if (greeted && !ended && (compiled.version() > sentVersion || (again && compiled.version() == sentVersion))) {
+                send(compiled);
+            }
+        });
+    }
+
+    /** Ends the stream from this side with {@code status}. */
+    void close(Status status) {
+        serial.execute(() -> {
+            if (!ended) {
+                out.onError(status.asRuntimeException());
+            }
+            end();
+        });
+    }
+
+    private void handle(AgentMessage message) {
+        if (ended) {
+            return;
+        }
+        try {
+            if (!greeted && message.getBodyCase() != AgentMessage.BodyCase.HELLO) {
+                refuse("the first message on a Sync stream must be hello");
+                return;
+            }
+            switch (message.getBodyCase()) {
+                case HELLO -> hello(message.getHello());
+                case APPLY_RESULT -> applyResult(message.getApplyResult());
+                case DRIFT -> tenant(tx -> factory.instances.drift(tx, identity.instanceId(),
+                        message.getDrift().getDetail(), message.getDrift().getRestored()));
+                case PING -> {
+                    tenant(tx -> factory.instances.seen(tx, identity.instanceId()));
+                    out.onNext(ControlMessage.newBuilder()
+                            .setPong(Pong.newBuilder().setNonce(message.getPing().getNonce())).build());
+                }
+                case BODY_NOT_SET -> refuse("the message has no body; send hello, apply_result, drift or ping");
+            }
+        } catch (RuntimeException e) {
+            LOG.error("Sync message from instance {} failed", identity.instanceId(), e);
+            if (!ended) {
+                out.onError(Status.INTERNAL.withDescription("the server could not handle this message; it has been logged")
+                        .asRuntimeException());
+            }
+            end();
+        }
+    }
+
+    private void hello(AgentHello hello) {
+        Instances.Hello facts = new Instances.Hello(hello.getAgentVersion(), hello.getHostFactsMap(),
+                hello.getAppliedPolicyVersion(), hello.getAppliedRulesetHash());
+        connectedSince = factory.access.system(identity.tenantId(), caller,
+                tx -> factory.instances.hello(tx, identity.instanceId(), facts));
+        agentSets.addAll(hello.getKnownSetHashesList());
+        if (!greeted) {
+            greeted = true;
+            send(factory.distribution.current(identity.tenantId()));
+        }
+    }
+
+    private void applyResult(ApplyResult result) {
+        String outcome = switch (result.getOutcome()) {
+            case APPLIED -> "APPLIED";
+            case FAILED -> "FAILED";
+            case ROLLED_BACK -> "ROLLED_BACK";
+            default -> null;
+        };
+        if (outcome == null) {
+            refuse("apply_result.outcome must be APPLIED, FAILED or ROLLED_BACK");
+            return;
+        }
+        if (result.getPolicyVersion() < 1 || result.getPolicyVersion() > Integer.MAX_VALUE) {
+            refuse("apply_result.policy_version must be a version number (1 or more), not " + result.getPolicyVersion());
+            return;
+        }
+        tenant(tx -> factory.instances.applied(tx, identity.instanceId(), result.getPolicyVersion(), outcome,
+                result.getReason(), result.getRulesetHash()));
+    }
+
+    private void send(PolicyDistribution.Compiled compiled) {
+        PolicyUpdate.Builder update = PolicyUpdate.newBuilder().setVersion(compiled.version())
+                .setPolicy(compiled.wire().policy());
+        for (CompiledSet set : compiled.wire().sets()) {
+            if (agentSets.add(set.getHash())) {
+                update.addSets(set);
+            }
+        }
+        out.onNext(ControlMessage.newBuilder().setPolicyUpdate(update).build());
+        sentVersion = compiled.version();
+    }
+
+    private void refuse(String description) {
+        out.onError(Status.INVALID_ARGUMENT.withDescription(description).asRuntimeException());
+        end();
+    }
+
+    private void tenant(Consumer<TenantTransaction> work) {
+        factory.access.system(identity.tenantId(), caller, tx -> {
+            work.accept(tx);
+            return null;
+        });
+    }
+
+    private void end() {
+        if (ended) {
+            return;
+        }
+        ended = true;
+        factory.streams.remove(this);
+        if (connectedSince != null) {
+            try {
+                tenant(tx -> factory.instances.disconnected(tx, identity.instanceId(), connectedSince));
+            } catch (RuntimeException e) {
+                LOG.warn("Cannot mark instance {} disconnected: {}", identity.instanceId(), e.getMessage());
+            }
+        }
+    }
+
+    /** Runs tasks one at a time, in submission order, on a shared executor. */
+    private static final class SerialExecutor implements Executor {
+        private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+        private final AtomicBoolean running = new AtomicBoolean();
+        private final Executor executor;
+
+        SerialExecutor(Executor executor) {
+            this.executor = executor;
+        }
+
+        @Override
+        public void execute(Runnable task) {
+            tasks.add(task);
+            schedule();
+        }
+
+        private void schedule() {
+            if (!tasks.isEmpty() && running.compareAndSet(false, true)) {
+                executor.execute(this::drain);
+            }
+        }
+
+        private void drain() {
+            try {
+                Runnable task;
+                while ((task = tasks.poll()) != null) {
+                    try {
+                        task.run();
+                    } catch (RuntimeException e) {
+                        LOG.error("Sync task failed", e);
+                    }
+                }
+            } finally {
+                running.set(false);
+                schedule();
+            }
+        }
+    }
+}

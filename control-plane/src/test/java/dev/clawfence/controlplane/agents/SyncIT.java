@@ -1,0 +1,276 @@
+package dev.clawfence.controlplane.agents;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.ByteString;
+import dev.clawfence.controlplane.certificates.CertificateAuthority;
+import dev.clawfence.controlplane.support.Api;
+import dev.clawfence.controlplane.support.TestAgent;
+import dev.clawfence.controlplane.support.TestServer;
+import dev.clawfence.proto.agent.v1.AgentMessage;
+import dev.clawfence.proto.agent.v1.ApplyResult;
+import dev.clawfence.proto.agent.v1.CompiledSet;
+import dev.clawfence.proto.agent.v1.DriftReport;
+import dev.clawfence.proto.agent.v1.Mode;
+import dev.clawfence.proto.agent.v1.Ping;
+import dev.clawfence.proto.agent.v1.PolicyUpdate;
+import dev.clawfence.proto.agent.v1.RenewRequest;
+import dev.clawfence.proto.agent.v1.SetRef;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The Sync stream over real mutual TLS gRPC, with policy fan-out through PostgreSQL LISTEN/NOTIFY. */
+class SyncIT {
+
+    private final TestServer server = TestServer.get();
+    private final Api admin = server.admin();
+    private final AgentGatewayServer gateway = server.context().getBean(AgentGatewayServer.class);
+    private final X509Certificate ca = server.context().getBean(CertificateAuthority.class).certificate();
+    private final List<TestAgent> agents = new ArrayList<>();
+
+    @AfterEach
+    void closeAgents() {
+        agents.forEach(TestAgent::close);
+    }
+
+    /** A new tenant with one enrolled agent. */
+    private TestAgent enrolledAgent(UUID tenant) {
+        Api.Response token = admin.post("/api/v1/tenants/" + tenant + "/enrollment-tokens", Map.of());
+        TestAgent agent = new TestAgent(gateway.port(), ca);
+        agents.add(agent);
+        agent.enroll((String) token.map().get("token"));
+        return agent;
+    }
+
+    private static PolicyUpdate awaitUpdate(TestAgent.Stream stream, int count) {
+        await().atMost(Duration.ofSeconds(5)).until(() -> stream.policyUpdates().size() >= count || stream.ended.get() != null);
+        assertThat(stream.ended.get()).as("stream ended early").isNull();
+        return stream.policyUpdates().get(count - 1).getPolicyUpdate();
+    }
+
+    private static Map<String, Object> policyAllowing(String cidr) {
+        return Map.of(
+                "mode", Map.of("inbound", "enforce", "outbound", "monitor"),
+                "inbound", Map.of(
+                        "allowlist", List.of(Map.of("cidr", cidr, "description", "office", "requestedBy", "ann@example.com")),
+                        "ports", List.of(Map.of("proto", "tcp", "port", 443, "description", "https")),
+                        "geo", Map.of("mode", "none", "countries", List.of())),
+                "outbound", Map.of(
+                        "destinations", List.of(),
+                        "ports", List.of(Map.of("proto", "tcp", "port", 443, "description", "https")),
+                        "defaultAction", "allow"),
+                "tests", List.of());
+    }
+
+    private Api.Response putPolicy(UUID tenant, Map<String, Object> policy) {
+        int version = (int) admin.get("/api/v1/tenants/" + tenant + "/network/policy").map().get("version");
+        return admin.put("/api/v1/tenants/" + tenant + "/network/policy", Map.of("message", "test", "policy", policy),
+                Map.of("If-Match", "\"" + version + "\""));
+    }
+
+    @Test
+    void helloIsAnsweredWithTheCurrentPolicy() {
+        UUID tenant = admin.createTenant("Hello");
+        TestAgent agent = enrolledAgent(tenant);
+
+        TestAgent.Stream stream = agent.syncWithHello(List.of());
+        PolicyUpdate update = awaitUpdate(stream, 1);
+
+        assertThat(update.getVersion()).isEqualTo(1);
+        assertThat(update.getPolicy().getSetsList()).isNotEmpty();
+        assertThat(update.getSetsList().stream().map(CompiledSet::getHash).collect(Collectors.toSet()))
+                .isEqualTo(update.getPolicy().getSetsList().stream().map(SetRef::getHash).collect(Collectors.toSet()));
+        await().atMost(Duration.ofSeconds(2)).until(() ->
+                Boolean.TRUE.equals(admin.get("/api/v1/tenants/" + tenant + "/instances").list().getFirst().get("connected")));
+        Map<String, Object> instance = admin.get("/api/v1/tenants/" + tenant + "/instances").list().getFirst();
+        assertThat((Map<String, Object>) instance.get("hostFacts")).containsEntry("backend", "nftables");
+        assertThat(instance).containsEntry("hostname", "web-1").containsEntry("currentPolicyVersion", 1);
+
+        stream.complete();
+        await().atMost(Duration.ofSeconds(2)).until(() ->
+                Boolean.FALSE.equals(admin.get("/api/v1/tenants/" + tenant + "/instances").list().getFirst().get("connected")));
+    }
+
+    @Test
+    void setsTheAgentHoldsAreNotSent() {
+        UUID tenant = admin.createTenant("Known sets");
+        TestAgent agent = enrolledAgent(tenant);
+        TestAgent.Stream first = agent.syncWithHello(List.of());
+        List<String> hashes = awaitUpdate(first, 1).getSetsList().stream().map(CompiledSet::getHash).toList();
+
+        TestAgent.Stream second = agent.syncWithHello(hashes);
+
+        assertThat(awaitUpdate(second, 1).getSetsList()).isEmpty();
+        assertThat(awaitUpdate(second, 1).getPolicy().getSetsCount()).isEqualTo(first.policyUpdates().getFirst()
+                .getPolicyUpdate().getPolicy().getSetsCount());
+    }
+
+    @Test
+    void aSavedPolicyReachesConnectedAgentsOfItsTenantOnly() {
+        UUID tenant = admin.createTenant("Fan-out");
+        UUID other = admin.createTenant("Bystander");
+        TestAgent.Stream stream = enrolledAgent(tenant).syncWithHello(List.of());
+        TestAgent.Stream bystander = enrolledAgent(other).syncWithHello(List.of());
+        PolicyUpdate initial = awaitUpdate(stream, 1);
+        awaitUpdate(bystander, 1);
+
+        assertThat(putPolicy(tenant, policyAllowing("198.51.100.0/24")).status()).isEqualTo(200);
+
+        await().atMost(Duration.ofSeconds(1)).until(() -> stream.policyUpdates().size() >= 2);
+        PolicyUpdate update = stream.policyUpdates().get(1).getPolicyUpdate();
+        assertThat(update.getVersion()).isEqualTo(2);
+        assertThat(update.getPolicy().getInboundMode()).isEqualTo(Mode.MODE_ENFORCE);
+        assertThat(update.getPolicy().getAllowlistActive()).isTrue();
+        // Only sets whose content changed travel again; the others are named by hash only.
+        Set<String> sentBefore = initial.getSetsList().stream().map(CompiledSet::getHash).collect(Collectors.toSet());
+        assertThat(update.getSetsList()).isNotEmpty()
+                .allSatisfy(set -> assertThat(sentBefore).doesNotContain(set.getHash()));
+        assertThat(update.getSetsCount()).isLessThan(update.getPolicy().getSetsCount());
+        CompiledSet allow4 = update.getSetsList().stream().filter(s -> s.getName().equals("allow4")).findFirst().orElseThrow();
+        assertThat(allow4.getBoxes(0).getAddresses().getFirst().toByteArray()).containsExactly(198, 51, 100, 0);
+        assertThat(allow4.getBoxes(0).getAddresses().getLast().toByteArray()).containsExactly(198, 51, 100, 255);
+
+        // The bystander answers a round trip after the save and has still seen only its first update.
+        bystander.send(AgentMessage.newBuilder().setPing(Ping.newBuilder().setNonce(7)).build());
+        await().atMost(Duration.ofSeconds(2)).until(() -> bystander.received.stream().anyMatch(m -> m.hasPong()));
+        assertThat(bystander.policyUpdates()).hasSize(1);
+    }
+
+    @Test
+    void aLapsingAllowlistEntryIsRecompiledAndSentAgain() {
+        UUID tenant = admin.createTenant("Lapsing");
+        TestAgent.Stream stream = enrolledAgent(tenant).syncWithHello(List.of());
+        awaitUpdate(stream, 1);
+        Map<String, Object> policy = new java.util.HashMap<>(policyAllowing("203.0.113.0/24"));
+        policy.put("inbound", Map.of(
+                "allowlist", List.of(Map.of("cidr", "203.0.113.0/24", "description", "contractor",
+                        "requestedBy", "ann@example.com",
+                        "expiresAt", java.time.Instant.now().plusSeconds(3).toString())),
+                "ports", List.of(),
+                "geo", Map.of("mode", "none", "countries", List.of())));
+
+        Api.Response saved = putPolicy(tenant, policy);
+
+        assertThat(saved.status()).as(saved.toString()).isEqualTo(200);
+        PolicyUpdate active = awaitUpdate(stream, 2);
+        assertThat(active.getPolicy().getAllowlistActive()).isTrue();
+        assertThat(active.getPolicy().getValidUntilEpochMillis()).isPositive();
+        await().atMost(Duration.ofSeconds(8)).until(() -> stream.policyUpdates().size() >= 3);
+        PolicyUpdate lapsed = stream.policyUpdates().get(2).getPolicyUpdate();
+        assertThat(lapsed.getVersion()).isEqualTo(2);
+        assertThat(lapsed.getPolicy().getAllowlistActive()).isFalse();
+        assertThat(lapsed.getPolicy().getValidUntilEpochMillis()).isZero();
+    }
+
+    @Test
+    void pingIsAnsweredWithPong() {
+        TestAgent.Stream stream = enrolledAgent(admin.createTenant("Ping")).syncWithHello(List.of());
+        awaitUpdate(stream, 1);
+
+        stream.send(AgentMessage.newBuilder().setPing(Ping.newBuilder().setNonce(42)).build());
+
+        await().atMost(Duration.ofSeconds(2)).until(() -> stream.received.stream().anyMatch(m -> m.hasPong()));
+        assertThat(stream.received.stream().filter(m -> m.hasPong()).findFirst().orElseThrow().getPong().getNonce())
+                .isEqualTo(42);
+    }
+
+    @Test
+    void applyResultsAndDriftShowUpInTheInstanceList() {
+        UUID tenant = admin.createTenant("Reports");
+        TestAgent.Stream stream = enrolledAgent(tenant).syncWithHello(List.of());
+        awaitUpdate(stream, 1);
+
+        stream.send(AgentMessage.newBuilder().setApplyResult(ApplyResult.newBuilder().setPolicyVersion(1)
+                .setOutcome(ApplyResult.Outcome.ROLLED_BACK).setReason("control plane unreachable").setRulesetHash("ab12"))
+                .build());
+        stream.send(AgentMessage.newBuilder().setDrift(DriftReport.newBuilder().setDetail("chain input changed")
+                .setRestored(true)).build());
+
+        await().atMost(Duration.ofSeconds(2)).until(() ->
+                admin.get("/api/v1/tenants/" + tenant + "/instances").list().getFirst().get("drift") != null);
+        Map<String, Object> instance = admin.get("/api/v1/tenants/" + tenant + "/instances").list().getFirst();
+        assertThat(instance).containsEntry("applyOutcome", "ROLLED_BACK")
+                .containsEntry("applyReason", "control plane unreachable")
+                .containsEntry("appliedPolicyVersion", 1)
+                .containsEntry("rulesetHash", "ab12");
+        assertThat((String) ((Map<String, Object>) instance.get("drift")).get("detail")).startsWith("chain input changed");
+        List<String> actions = ((List<Map<String, Object>>) admin.get("/api/v1/tenants/" + tenant + "/audit")
+                .map().get("items")).stream().map(e -> (String) e.get("action")).toList();
+        assertThat(actions).contains("instance.enroll", "instance.apply-rolled-back");
+
+        stream.send(AgentMessage.newBuilder().setApplyResult(ApplyResult.newBuilder().setPolicyVersion(1)
+                .setOutcome(ApplyResult.Outcome.APPLIED)).build());
+        await().atMost(Duration.ofSeconds(2)).until(() -> "APPLIED".equals(
+                admin.get("/api/v1/tenants/" + tenant + "/instances").list().getFirst().get("applyOutcome")));
+    }
+
+    @Test
+    void theFirstMessageMustBeHello() {
+        TestAgent agent = enrolledAgent(admin.createTenant("Rude"));
+        TestAgent.Stream stream = agent.sync(false);
+
+        stream.send(AgentMessage.newBuilder().setPing(Ping.newBuilder().setNonce(1)).build());
+
+        await().atMost(Duration.ofSeconds(2)).until(() -> stream.ended.get() != null);
+        assertThat(stream.ended.get().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(stream.ended.get().getDescription()).contains("hello");
+    }
+
+    @Test
+    void syncWithoutAClientCertificateIsRefused() {
+        TestAgent agent = enrolledAgent(admin.createTenant("Anonymous"));
+        TestAgent.Stream stream = agent.sync(true);
+
+        stream.send(AgentMessage.newBuilder().setPing(Ping.newBuilder().setNonce(1)).build());
+
+        await().atMost(Duration.ofSeconds(2)).until(() -> stream.ended.get() != null);
+        assertThat(stream.ended.get().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+        assertThat(stream.ended.get().getDescription()).contains("client certificate");
+    }
+
+    @Test
+    void revokingAnInstanceClosesItsStreamAndRefusesNewCalls() {
+        UUID tenant = admin.createTenant("Revoked");
+        TestAgent agent = enrolledAgent(tenant);
+        TestAgent.Stream stream = agent.syncWithHello(List.of());
+        awaitUpdate(stream, 1);
+        String instance = agent.enrolled().getInstanceId();
+        Api viewer = admin.mintToken(tenant, "viewer");
+        assertThat(viewer.post("/api/v1/tenants/" + tenant + "/instances/" + instance + "/revoke", null).status())
+                .isEqualTo(403);
+        assertThat(viewer.get("/api/v1/tenants/" + tenant + "/instances").list()).hasSize(1);
+        Api stranger = admin.mintToken(admin.createTenant("Stranger"), "owner");
+        assertThat(stranger.get("/api/v1/tenants/" + tenant + "/instances").status()).isEqualTo(404);
+        assertThat(stranger.post("/api/v1/tenants/" + tenant + "/instances/" + instance + "/revoke", null).status())
+                .isEqualTo(404);
+
+        assertThat(admin.post("/api/v1/tenants/" + tenant + "/instances/" + instance + "/revoke", null).status())
+                .isEqualTo(204);
+
+        await().atMost(Duration.ofSeconds(2)).until(() -> stream.ended.get() != null);
+        assertThat(stream.ended.get().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+        assertThatThrownBy(() -> agent.authenticated().renew(RenewRequest.newBuilder()
+                .setCsrDer(ByteString.copyFrom(agent.csr())).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+                    assertThat(e.getStatus().getDescription()).contains("revoked");
+                });
+        Map<String, Object> listed = admin.get("/api/v1/tenants/" + tenant + "/instances").list().getFirst();
+        assertThat(listed.get("revokedAt")).isNotNull();
+        assertThat(listed).containsEntry("connected", false);
+        assertThat(admin.post("/api/v1/tenants/" + admin.createTenant("Elsewhere") + "/instances/" + instance + "/revoke",
+                null).status()).isEqualTo(404);
+    }
+}
