@@ -6,7 +6,11 @@ import dev.clawfence.agent.enforce.Backends;
 import dev.clawfence.agent.enforce.CommandRunner;
 import dev.clawfence.agent.enforce.Enforcer;
 import dev.clawfence.agent.state.Store;
+import dev.clawfence.agent.enforce.nftables.NftablesEnforcer;
+import dev.clawfence.agent.sync.ControlPlaneChannel;
 import dev.clawfence.agent.sync.EnrolmentClient;
+import dev.clawfence.agent.sync.SyncClient;
+import io.grpc.ManagedChannel;
 import dev.clawfence.agent.sync.EnrolmentException;
 import dev.clawfence.agent.sync.EnrolmentToken;
 import dev.clawfence.agent.sync.Identity;
@@ -139,10 +143,10 @@ public final class Main implements Callable<Integer> {
             Optional<Identity> identity = identity(cfg, store, log);
             if (identity.isEmpty()) {
                 log.accept("not enrolled (pass --server and --token once): enforcing the stored policy only");
+                stop.await();
             } else {
-                log.accept("warning: the Sync client is not implemented in this build; enforcing the stored policy only");
+                sync(identity.get(), agent, store, enforcer, log);
             }
-            stop.await();
             log.accept("stopping; the ruleset stays in force");
         }
         return 0;
@@ -175,6 +179,33 @@ public final class Main implements Callable<Integer> {
         log.accept("enrolled with " + cfg.server() + " as instance " + identity.instanceId() + " of tenant " + identity.tenantId()
                 + "; later starts need only --state-dir");
         return Optional.of(identity);
+    }
+
+    /** Keeps the Sync stream up (reconnecting) until the process is asked to stop. */
+    private void sync(Identity identity, Agent agent, Store store, Enforcer enforcer, Consumer<String> log) throws Exception {
+        Map<String, String> facts = new LinkedHashMap<>();
+        facts.put("hostname", hostname());
+        facts.put("kernel", System.getProperty("os.version"));
+        facts.put("backend", enforcer.backend());
+        if (enforcer.backend().equals("nftables")) {
+            NftablesEnforcer.version(runner).ifPresent(version -> facts.put("nft_version", version));
+        }
+        ManagedChannel channel = ControlPlaneChannel.open(identity);
+        SyncClient client = new SyncClient(channel, agent, store, facts, Version.VERSION, log);
+        Thread syncing = Thread.ofPlatform().daemon().name("sync").start(() -> {
+            try {
+                client.run();
+            } catch (InterruptedException e) {
+                // stopping
+            }
+        });
+        log.accept("syncing with " + identity.server() + " as instance " + identity.instanceId());
+        try {
+            stop.await();
+        } finally {
+            syncing.interrupt();
+            channel.shutdownNow();
+        }
     }
 
     private static String hostname() {

@@ -115,7 +115,7 @@ class EnrolmentIT {
                 assertThat(Files.getPosixFilePermissions(state.resolve("identity.bin")).toString()).isEqualTo("[OWNER_READ, OWNER_WRITE]");
 
                 Running second = agent(ns, "--state-dir", state.toString());
-                await().atMost(Duration.ofSeconds(20)).until(() -> second.lines().stream().anyMatch(line -> line.contains("Sync client")));
+                await().atMost(Duration.ofSeconds(20)).until(() -> second.lines().stream().anyMatch(line -> line.contains("syncing with 203.0.113.1:8443 as instance ")));
                 second.stop();
                 assertThat(second.lines()).noneMatch(line -> line.contains("enrolling"));
             } finally {
