@@ -81,8 +81,19 @@ public final class Main implements Callable<Integer> {
 
     public static void main(String[] args) {
         CountDownLatch stop = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "shutdown"));
-        System.exit(run(args, System.getenv(), CommandRunner.local(), System.out, System.err, stop));
+        CountDownLatch finished = new CountDownLatch(1);
+        // SIGTERM: let the run loop log and close before the JVM halts; the ruleset stays in force.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stop.countDown();
+            try {
+                finished.await(5, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "shutdown"));
+        int code = run(args, System.getenv(), CommandRunner.local(), System.out, System.err, stop);
+        finished.countDown();
+        System.exit(code);
     }
 
     /** Runs the command with everything it touches passed in (tests run it inside a namespace). */

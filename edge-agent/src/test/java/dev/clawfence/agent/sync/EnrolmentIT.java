@@ -61,7 +61,11 @@ class EnrolmentIT {
     }
 
     private Running agent(Namespaces ns, String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(java(), "--sun-misc-unsafe-memory-access=allow", "-jar", agentJar().toString(), "--backend", "dry-run",
+        return agentIn(ns, "dry-run", args);
+    }
+
+    private Running agentIn(Namespaces ns, String backend, String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(java(), "--sun-misc-unsafe-memory-access=allow", "-jar", agentJar().toString(), "--backend", backend,
                 "--config", Files.writeString(dir.resolve("agent.yaml"), "").toString()));
         command.addAll(List.of(args));
         Process process = ns.peer.start(command);
@@ -79,8 +83,18 @@ class EnrolmentIT {
         return new Running(process, lines);
     }
 
-    private Process gateway(Namespaces ns, Path caDir, String... extra) throws IOException {
-        List<String> command = new ArrayList<>(List.of(java(), "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"), TestGateway.class.getName(),
+    private record Gateway(Process process, List<String> lines) {}
+
+    private Gateway gateway(Namespaces ns, Path caDir, String... extra) throws IOException {
+        return gateway(ns, caDir, null, extra);
+    }
+
+    private Gateway gateway(Namespaces ns, Path caDir, Path policy, String... extra) throws IOException {
+        List<String> command = new ArrayList<>(List.of(java(), "--sun-misc-unsafe-memory-access=allow"));
+        if (policy != null) {
+            command.add("-Dcf.policy=" + policy);
+        }
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), TestGateway.class.getName(),
                 caDir.toString(), "203.0.113.1", "8443", SECRET));
         command.addAll(List.of(extra));
         Process process = ns.host.start(command);
@@ -90,7 +104,40 @@ class EnrolmentIT {
             seen.add(line);
         }
         assertThat(process.isAlive()).as("gateway start: %s", seen).isTrue();
-        return process;
+        List<String> lines = new CopyOnWriteArrayList<>();
+        Thread.ofVirtual().start(() -> reader.lines().forEach(line -> {
+            lines.add(line);
+            System.out.println("gateway: " + line);
+        }));
+        return new Gateway(process, lines);
+    }
+
+    @Test
+    void anEnrolledAgentGetsItsPolicyOverMutualTlsAndEnforcesIt() throws Exception {
+        Netns.assumeAvailable();
+        TestCa ca = new TestCa("Clawfence test CA");
+        ca.save(dir);
+        Path state = dir.resolve("state");
+        // The peer (the agent's host) lets in only the gateway's address; its own outbound stays open.
+        Path policy = Files.write(dir.resolve("policy.bin"),
+                dev.clawfence.agent.TestPolicies.update(5, dev.clawfence.agent.TestPolicies.inbound("203.0.113.1/32")).toByteArray());
+        try (Namespaces ns = Namespaces.create()) {
+            Gateway gateway = gateway(ns, dir, policy);
+            try {
+                Running agent = agentIn(ns, "nftables", "--server", "203.0.113.1:8443", "--token", token(ca), "--state-dir", state.toString());
+                await().atMost(Duration.ofSeconds(30)).until(() -> gateway.lines().stream().anyMatch(line -> line.startsWith("RESULT ")));
+                assertThat(gateway.lines()).contains("SYNC client-certificate=true", "HELLO applied=0");
+                String result = gateway.lines().stream().filter(line -> line.startsWith("RESULT ")).findFirst().orElseThrow();
+                assertThat(result).startsWith("RESULT APPLIED 5 ");
+                assertThat(ns.peer.exec(List.of("nft", "list", "tables")).output()).contains("table inet clawfence");
+                agent.stop();
+                assertThat(new Store(state).lastApplied().value().orElseThrow().getVersion()).isEqualTo(5);
+                // Stopping leaves the ruleset in force.
+                assertThat(ns.peer.exec(List.of("nft", "list", "tables")).output()).contains("table inet clawfence");
+            } finally {
+                gateway.process().destroyForcibly();
+            }
+        }
     }
 
     @Test
@@ -100,7 +147,7 @@ class EnrolmentIT {
         ca.save(dir);
         Path state = dir.resolve("state");
         try (Namespaces ns = Namespaces.create()) {
-            Process gateway = gateway(ns, dir);
+            Process gateway = gateway(ns, dir).process();
             try {
                 Running first = agent(ns, "--server", "203.0.113.1:8443", "--token", token(ca), "--state-dir", state.toString());
                 await().atMost(Duration.ofSeconds(20)).until(() -> first.lines().stream().anyMatch(line -> line.contains("enrolled with")));
@@ -132,7 +179,7 @@ class EnrolmentIT {
         rogue.save(dir);
         Path state = dir.resolve("state");
         try (Namespaces ns = Namespaces.create()) {
-            Process gateway = gateway(ns, dir);
+            Process gateway = gateway(ns, dir).process();
             try {
                 Running agent = agent(ns, "--server", "203.0.113.1:8443", "--token", token(ca), "--state-dir", state.toString());
                 assertThat(agent.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -156,7 +203,7 @@ class EnrolmentIT {
         ca.save(dir);
         Path state = dir.resolve("state");
         try (Namespaces ns = Namespaces.create()) {
-            Process gateway = gateway(ns, dir, "192.0.2.99");
+            Process gateway = gateway(ns, dir, "192.0.2.99").process();
             try {
                 Running agent = agent(ns, "--server", "203.0.113.1:8443", "--token", token(ca), "--state-dir", state.toString());
                 assertThat(agent.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
