@@ -6,6 +6,16 @@ import dev.clawfence.agent.enforce.Backends;
 import dev.clawfence.agent.enforce.CommandRunner;
 import dev.clawfence.agent.enforce.Enforcer;
 import dev.clawfence.agent.state.Store;
+import dev.clawfence.agent.enforce.nftables.NftablesEnforcer;
+import dev.clawfence.agent.sync.ControlPlaneChannel;
+import dev.clawfence.agent.sync.EnrolmentClient;
+import dev.clawfence.agent.sync.SyncClient;
+import io.grpc.ManagedChannel;
+import dev.clawfence.agent.sync.EnrolmentException;
+import dev.clawfence.agent.sync.EnrolmentToken;
+import dev.clawfence.agent.sync.Identity;
+import java.io.IOException;
+import java.util.Optional;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -71,8 +81,19 @@ public final class Main implements Callable<Integer> {
 
     public static void main(String[] args) {
         CountDownLatch stop = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "shutdown"));
-        System.exit(run(args, System.getenv(), CommandRunner.local(), System.out, System.err, stop));
+        CountDownLatch finished = new CountDownLatch(1);
+        // SIGTERM: let the run loop log and close before the JVM halts; the ruleset stays in force.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stop.countDown();
+            try {
+                finished.await(5, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "shutdown"));
+        int code = run(args, System.getenv(), CommandRunner.local(), System.out, System.err, stop);
+        finished.countDown();
+        System.exit(code);
     }
 
     /** Runs the command with everything it touches passed in (tests run it inside a namespace). */
@@ -82,7 +103,8 @@ public final class Main implements Callable<Integer> {
         line.setOut(new java.io.PrintWriter(out, true));
         line.setErr(new java.io.PrintWriter(err, true));
         line.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            err.println("error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            // One line, whatever the exception's message holds.
+            err.println("error: " + (e.getMessage() == null ? e.toString() : e.getMessage()).replaceAll("\\s*\\R\\s*", " "));
             if (main.verbose) {
                 e.printStackTrace(err);
             }
@@ -124,18 +146,85 @@ public final class Main implements Callable<Integer> {
         Store store = new Store(cfg.stateDir());
         try (Agent agent = new Agent(enforcer, store, new Agent.Settings(cfg.driftCheckInterval(), cfg.confirmDeadline()), Clock.systemUTC(), log)) {
             log.accept("clawfence-agent " + Version.VERSION + " starting: backend " + enforcer.backend() + ", state " + cfg.stateDir());
-            agent.start();
-            if (cfg.server() == null) {
-                log.accept("no control plane configured (--server): enforcing the stored policy only");
-            } else if (cfg.token() != null) {
-                log.accept("warning: enrolment with " + cfg.server() + " is not implemented in this build; enforcing the stored policy only");
-            } else {
-                log.accept("warning: the Sync client is not implemented in this build; enforcing the stored policy only");
+            Agent.StartReport report = agent.start();
+            if (report.enforcedVersion() != 0) {
+                ProcessHandle.current().info().startInstant().ifPresent(started -> log.accept("enforced "
+                        + java.time.Duration.between(started, Instant.now()).toMillis() + " ms after the process started"));
             }
-            stop.await();
+            Optional<Identity> identity = identity(cfg, store, log);
+            if (identity.isEmpty()) {
+                log.accept("not enrolled (pass --server and --token once): enforcing the stored policy only");
+                stop.await();
+            } else {
+                sync(identity.get(), agent, store, enforcer, log);
+            }
             log.accept("stopping; the ruleset stays in force");
         }
         return 0;
+    }
+
+    /**
+     * The stored identity, or a new one when {@code --server} and {@code --token} are given and the agent
+     * has not enrolled yet. Runs after the stored policy is in force, so a failure here never leaves the
+     * host unenforced.
+     */
+    private Optional<Identity> identity(AgentConfig cfg, Store store, Consumer<String> log) throws EnrolmentException, IOException {
+        Store.Load<Identity> stored = store.identity();
+        if (stored.problem() != null) {
+            log.accept("warning: ignoring the stored identity: " + stored.problem());
+        }
+        if (stored.value().isPresent()) {
+            Identity identity = stored.value().get();
+            if (cfg.token() != null) {
+                log.accept("already enrolled as instance " + identity.instanceId() + "; --token is ignored");
+            }
+            return stored.value();
+        }
+        if (cfg.server() == null || cfg.token() == null) {
+            return Optional.empty();
+        }
+        EnrolmentToken token = EnrolmentToken.parse(cfg.token());
+        log.accept("enrolling with " + cfg.server() + " (CA pin " + token.toString().substring("cfe1.<hidden>.".length()) + ")");
+        Identity identity = EnrolmentClient.enroll(cfg.server(), token, hostname(), Version.VERSION, cfg.confirmDeadline());
+        store.saveIdentity(identity);
+        log.accept("enrolled with " + cfg.server() + " as instance " + identity.instanceId() + " of tenant " + identity.tenantId()
+                + "; later starts need only --state-dir");
+        return Optional.of(identity);
+    }
+
+    /** Keeps the Sync stream up (reconnecting) until the process is asked to stop. */
+    private void sync(Identity identity, Agent agent, Store store, Enforcer enforcer, Consumer<String> log) throws Exception {
+        Map<String, String> facts = new LinkedHashMap<>();
+        facts.put("hostname", hostname());
+        facts.put("kernel", System.getProperty("os.version"));
+        facts.put("backend", enforcer.backend());
+        if (enforcer.backend().equals("nftables")) {
+            NftablesEnforcer.version(runner).ifPresent(version -> facts.put("nft_version", version));
+        }
+        ManagedChannel channel = ControlPlaneChannel.open(identity);
+        SyncClient client = new SyncClient(channel, agent, store, facts, Version.VERSION, log);
+        Thread syncing = Thread.ofPlatform().daemon().name("sync").start(() -> {
+            try {
+                client.run();
+            } catch (InterruptedException e) {
+                // stopping
+            }
+        });
+        log.accept("syncing with " + identity.server() + " as instance " + identity.instanceId());
+        try {
+            stop.await();
+        } finally {
+            syncing.interrupt();
+            channel.shutdownNow();
+        }
+    }
+
+    private static String hostname() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     /** The version from the jar's manifest. */

@@ -1,6 +1,7 @@
 package dev.clawfence.agent.state;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.clawfence.agent.sync.Identity;
 import dev.clawfence.proto.agent.v1.CompiledSet;
 import dev.clawfence.proto.agent.v1.PolicyUpdate;
 import java.io.IOException;
@@ -28,7 +29,8 @@ import java.util.stream.Stream;
  * complete {@code PolicyUpdate} (every set inline); {@code sets/<hash>.bin} holds each set the agent has
  * received, by content hash. Every file is {@code CFS1} + the SHA-256 of the payload + the payload
  * (protobuf bytes), written to a temporary file, fsynced, renamed over the old one, and the directory
- * fsynced, so a reader sees the old or the new file, never a mix. A file that is missing reads as
+ * fsynced, so a reader sees the old or the new file, never a mix; files are mode 0600.
+ * {@code identity.bin} holds the enrolment identity (private key and certificate chain). A file that is missing reads as
  * empty; one that is truncated or damaged reads as empty with a {@link Load#problem() problem} saying
  * which file and why, so the agent starts without it instead of crashing.
  */
@@ -131,6 +133,25 @@ public final class Store {
         }
     }
 
+    /** The enrolment identity (key and certificates), when enrolled. */
+    public Load<Identity> identity() {
+        Path file = dir.resolve("identity.bin");
+        Load<byte[]> payload = read(file);
+        if (payload.value().isEmpty()) {
+            return Load.damaged(payload.problem());
+        }
+        try {
+            return Load.of(Identity.decode(payload.value().get()));
+        } catch (IllegalArgumentException e) {
+            return Load.damaged(file + " is not an identity: " + e.getMessage());
+        }
+    }
+
+    /** Stores the enrolment identity; the file holds the private key, so only root may read it (0600). */
+    public void saveIdentity(Identity identity) throws IOException {
+        write(dir.resolve("identity.bin"), identity.encode());
+    }
+
     /** The hashes of the sets held, for the hello message. */
     public Set<String> knownSetHashes() throws IOException {
         Set<String> hashes = new TreeSet<>();
@@ -167,7 +188,9 @@ public final class Store {
     /** Writes {@code payload} to {@code file} atomically and durably. */
     static void write(Path file, byte[] payload) throws IOException {
         Path temp = file.resolveSibling("." + file.getFileName() + ".tmp");
-        try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        Files.deleteIfExists(temp);
+        try (FileChannel channel = FileChannel.open(temp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
             ByteBuffer buffer = ByteBuffer.allocate(HEADER + payload.length).put(MAGIC).put(sha256(payload)).put(payload).flip();
             while (buffer.hasRemaining()) {
                 channel.write(buffer);

@@ -12,16 +12,23 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
-import javax.net.ssl.X509TrustManager;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.util.Collection;
+import java.util.Locale;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
  * Trusts a server only through the CA pinned in the enrolment token: the server's chain must contain a
  * certificate whose DER has SHA-256 {@code pin}, and the certificates below it must form a valid PKIX
  * path to it (signatures, validity, CA constraints). There is no way to turn the check off; nothing
  * from the system trust store is consulted. The server must therefore send its CA certificate in the
- * TLS chain during enrolment. Host names are checked by the TLS client, not here.
+ * TLS chain during enrolment. The server's certificate must also name the host the agent connected to
+ * (a DNS or IP subject alternative name); this is checked here, not left to the TLS stack, because a
+ * custom trust manager does not get the JDK's host-name check in every TLS stack.
  */
-public final class PinnedTrust implements X509TrustManager {
+public final class PinnedTrust extends X509ExtendedTrustManager {
 
     private final byte[] pin;
 
@@ -60,13 +67,74 @@ public final class PinnedTrust implements X509TrustManager {
         return chain[anchor];
     }
 
+    /** Checks that {@code certificate} names {@code host}: an IP address SAN for an address, else a DNS SAN (one-label wildcard allowed). */
+    public static void checkHost(X509Certificate certificate, String host) throws CertificateException {
+        if (host == null || host.isEmpty()) {
+            throw new CertificateException("the server's host name is unknown, so its certificate cannot be checked");
+        }
+        String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        boolean literal = bare.matches("[0-9.]+") || bare.contains(":");
+        Collection<List<?>> names = certificate.getSubjectAlternativeNames();
+        if (names != null) {
+            for (List<?> name : names) {
+                int type = (Integer) name.get(0);
+                String value = String.valueOf(name.get(1));
+                if (literal && type == 7 && sameAddress(value, bare)) {
+                    return;
+                }
+                if (!literal && type == 2 && dnsMatches(value.toLowerCase(Locale.ROOT), bare.toLowerCase(Locale.ROOT))) {
+                    return;
+                }
+            }
+        }
+        throw new CertificateException("the server's certificate is not for " + host);
+    }
+
+    private static boolean sameAddress(String a, String b) {
+        try {
+            return InetAddress.ofLiteral(a).equals(InetAddress.ofLiteral(b));
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private static boolean dnsMatches(String pattern, String host) {
+        if (pattern.startsWith("*.")) {
+            int dot = host.indexOf('.');
+            return dot > 0 && host.substring(dot + 1).equals(pattern.substring(2));
+        }
+        return pattern.equals(host);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+        verify(chain);
+        checkHost(chain[0], engine == null ? null : engine.getPeerHost());
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+        verify(chain);
+        checkHost(chain[0], socket == null || socket.getInetAddress() == null ? null : socket.getInetAddress().getHostAddress());
+    }
+
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        verify(chain);
+        throw new CertificateException("the server's host name is unknown, so its certificate cannot be checked");
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        throw new CertificateException("the agent never accepts clients");
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+        throw new CertificateException("the agent never accepts clients");
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
         throw new CertificateException("the agent never accepts clients");
     }
 

@@ -79,6 +79,20 @@ class EnrolmentTrustTest {
     }
 
     @Test
+    void theServerCertificateMustNameTheHost() throws Exception {
+        X509Certificate dns = ca.issue("cp.example.com", serverKeys, Instant.now().plus(Duration.ofDays(1)));
+        X509Certificate ip = ca.issue("203.0.113.1", serverKeys, Instant.now().plus(Duration.ofDays(1)));
+
+        PinnedTrust.checkHost(dns, "CP.example.com");
+        PinnedTrust.checkHost(ip, "203.0.113.1");
+        assertThatThrownBy(() -> PinnedTrust.checkHost(dns, "evil.example.com")).hasMessageContaining("not for evil.example.com");
+        assertThatThrownBy(() -> PinnedTrust.checkHost(ip, "203.0.113.2")).isInstanceOf(CertificateException.class);
+        assertThatThrownBy(() -> PinnedTrust.checkHost(dns, null)).isInstanceOf(CertificateException.class);
+        assertThatThrownBy(() -> new PinnedTrust(EnrolmentToken.pinOf(ca.certificate.getEncoded()))
+                .checkServerTrusted(new X509Certificate[] {dns, ca.certificate}, "EC")).hasMessageContaining("host name is unknown");
+    }
+
+    @Test
     void theCsrCarriesTheAgentsPublicKeyAndIsSignedWithIt() throws Exception {
         KeyPair keys = KeyMaterial.generate();
 

@@ -1,0 +1,173 @@
+package dev.clawfence.agent.sync;
+
+import com.google.protobuf.ByteString;
+import dev.clawfence.proto.agent.v1.AgentGatewayGrpc;
+import dev.clawfence.proto.agent.v1.EnrollRequest;
+import dev.clawfence.proto.agent.v1.EnrollResponse;
+import dev.clawfence.proto.agent.v1.AgentMessage;
+import dev.clawfence.proto.agent.v1.ApplyResult;
+import dev.clawfence.proto.agent.v1.ControlMessage;
+import dev.clawfence.proto.agent.v1.PolicyUpdate;
+import dev.clawfence.proto.agent.v1.Pong;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
+import java.nio.file.Files;
+import javax.net.ssl.SSLSession;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider;
+import io.grpc.stub.StreamObserver;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.PublicKey;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.UUID;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+
+/**
+ * A stand-in for the control plane's Enroll, run by {@code EnrolmentIT} inside a network namespace:
+ * {@code TestGateway CA_DIR ADDRESS PORT SECRET [CERT_HOST]} serves TLS with a certificate for
+ * {@code CERT_HOST} (default ADDRESS) issued by the CA in {@code CA_DIR}, sends its CA in the chain,
+ * accepts only the token secret {@code SECRET} and signs the agent's CSR; Sync needs the client
+ * certificate so issued. Prints {@code READY}.
+ */
+public final class TestGateway extends AgentGatewayGrpc.AgentGatewayImplBase {
+
+    private static final Context.Key<SSLSession> SESSION = Context.key("ssl-session");
+
+    private final TestCa ca;
+    private final String secret;
+    private final PolicyUpdate policy;
+
+    private TestGateway(TestCa ca, String secret, PolicyUpdate policy) {
+        this.ca = ca;
+        this.secret = secret;
+        this.policy = policy;
+    }
+
+    /**
+     * Sync: prints {@code SYNC client-certificate=true|false}, {@code HELLO applied=N}; sends the policy
+     * from {@code -Dcf.policy=FILE} after each hello, answers every Ping, prints {@code RESULT OUTCOME VERSION HASH}.
+     */
+    @Override
+    public StreamObserver<AgentMessage> sync(StreamObserver<ControlMessage> responses) {
+        SSLSession session = SESSION.get();
+        boolean certified;
+        try {
+            certified = session != null && session.getPeerCertificates().length > 0;
+        } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+            certified = false;
+        }
+        print("SYNC client-certificate=" + certified);
+        if (!certified) {
+            responses.onError(Status.UNAUTHENTICATED.withDescription("a client certificate is required").asRuntimeException());
+            return new StreamObserver<>() {
+                public void onNext(AgentMessage message) {}
+                public void onError(Throwable t) {}
+                public void onCompleted() {}
+            };
+        }
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(AgentMessage message) {
+                synchronized (responses) {
+                    if (message.hasHello()) {
+                        print("HELLO applied=" + message.getHello().getAppliedPolicyVersion());
+                        if (policy != null) {
+                            responses.onNext(ControlMessage.newBuilder().setPolicyUpdate(policy).build());
+                        }
+                    } else if (message.hasPing()) {
+                        responses.onNext(ControlMessage.newBuilder().setPong(Pong.newBuilder().setNonce(message.getPing().getNonce())).build());
+                    } else if (message.hasApplyResult()) {
+                        ApplyResult result = message.getApplyResult();
+                        print("RESULT " + result.getOutcome() + " " + result.getPolicyVersion() + " " + result.getRulesetHash() + " " + result.getReason());
+                    }
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {}
+
+            @Override
+            public void onCompleted() {
+                synchronized (responses) {
+                    responses.onCompleted();
+                }
+            }
+        };
+    }
+
+    private static synchronized void print(String line) {
+        System.out.println(line);
+        System.out.flush();
+    }
+
+    public static void main(String[] args) throws Exception {
+        TestCa ca = TestCa.load(Path.of(args[0]));
+        String address = args[1];
+        int port = Integer.parseInt(args[2]);
+        String certHost = args.length > 4 ? args[4] : address;
+        KeyPair serverKeys = KeyMaterial.generate();
+        X509Certificate serverCertificate = ca.issue(certHost, serverKeys, Instant.now().plus(Duration.ofHours(1)));
+        String policyFile = System.getProperty("cf.policy");
+        PolicyUpdate policy = policyFile == null ? null : PolicyUpdate.parseFrom(Files.readAllBytes(Path.of(policyFile)));
+        ServerInterceptor session = new ServerInterceptor() {
+            @Override
+            public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+                Context context = Context.current().withValue(SESSION, call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+                return Contexts.interceptCall(context, call, headers, next);
+            }
+        };
+        Server server = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.ofLiteral(address), port))
+                .sslContext(GrpcSslContexts.configure(SslContextBuilder.forServer(serverKeys.getPrivate(), serverCertificate, ca.certificate), SslProvider.JDK)
+                        .trustManager(ca.certificate)
+                        .clientAuth(ClientAuth.OPTIONAL)
+                        .build())
+                .addService(ServerInterceptors.intercept(new TestGateway(ca, args[3], policy), session))
+                .build()
+                .start();
+        System.out.println("READY");
+        System.out.flush();
+        while (System.in.read() >= 0) {
+            // serve until the test ends the process
+        }
+        server.shutdownNow();
+    }
+
+    @Override
+    public void enroll(EnrollRequest request, StreamObserver<EnrollResponse> response) {
+        if (!request.getToken().startsWith("cfe1." + secret + ".")) {
+            response.onError(Status.PERMISSION_DENIED.withDescription("unknown enrolment token").asRuntimeException());
+            return;
+        }
+        try {
+            PKCS10CertificationRequest csr = new PKCS10CertificationRequest(request.getCsrDer().toByteArray());
+            PublicKey key = new JcaPEMKeyConverter().getPublicKey(csr.getSubjectPublicKeyInfo());
+            X509Certificate certificate = ca.issue("instance-1", key, Instant.now().plus(Duration.ofDays(1)));
+            response.onNext(EnrollResponse.newBuilder()
+                    .setInstanceId(UUID.nameUUIDFromBytes(request.getHostname().getBytes()).toString())
+                    .setTenantId("7d0c7a52-4b0e-4c34-9d36-1f0b7c0e0001")
+                    .addCertificateChainDer(ByteString.copyFrom(certificate.getEncoded()))
+                    .addCertificateChainDer(ByteString.copyFrom(ca.certificate.getEncoded()))
+                    .build());
+            response.onCompleted();
+        } catch (Exception e) {
+            response.onError(Status.INVALID_ARGUMENT.withDescription("bad CSR: " + e.getMessage()).asRuntimeException());
+        }
+    }
+}
