@@ -48,6 +48,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * root ns  198.51.100.1/24 (REST on loopback, agent gateway) ──veth── 198.51.100.2/24  host ns (agent, servers on
  *                                                                      203.0.113.1:443 and :8080)
  * host ns  203.0.113.1/24 ──veth── 203.0.113.10/24 + 203.0.113.11/24  client ns (probes, a server on :443)
+ *          2001:db8::1/64             2001:db8::10/64 + 2001:db8::11/64
  * </pre>
  *
  * The steps share one agent and run in order; the control plane is stopped last.
@@ -61,6 +62,9 @@ class SystemIT {
     private static final String HOST = "203.0.113.1";
     private static final String ALLOWED = "203.0.113.10";
     private static final String OTHER = "203.0.113.11";
+    private static final String HOST6 = "2001:db8::1";
+    private static final String ALLOWED6 = "2001:db8::10";
+    private static final String OTHER6 = "2001:db8::11";
     private static final Duration POLL = Duration.ofMillis(10);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -103,16 +107,22 @@ class SystemIT {
         ok(client.exec(List.of("ip", "link", "set", "lo", "up")));
         ok(client.exec(List.of("ip", "addr", "add", ALLOWED + "/24", "dev", "cfs-host")));
         ok(client.exec(List.of("ip", "addr", "add", OTHER + "/24", "dev", "cfs-host")));
+        ok(host.exec(List.of("ip", "-6", "addr", "add", HOST6 + "/64", "dev", "cfs-down", "nodad")));
+        ok(client.exec(List.of("ip", "-6", "addr", "add", ALLOWED6 + "/64", "dev", "cfs-host", "nodad")));
+        ok(client.exec(List.of("ip", "-6", "addr", "add", OTHER6 + "/64", "dev", "cfs-host", "nodad")));
         ok(client.exec(List.of("ip", "link", "set", "cfs-host", "up")));
 
         hostTool = Tool.start(host, "host");
         clientTool = Tool.start(client, "client");
         assertThat(hostTool.ask("listen " + HOST + " 443")).isEqualTo("OK");
         assertThat(hostTool.ask("listen " + HOST + " 8080")).isEqualTo("OK");
+        assertThat(hostTool.ask("listen " + HOST6 + " 443")).isEqualTo("OK");
+        assertThat(hostTool.ask("listen " + HOST6 + " 8080")).isEqualTo("OK");
         assertThat(clientTool.ask("listen 0.0.0.0 443")).isEqualTo("OK");
         // The links need a moment for duplicate address detection and carrier; wait until they carry traffic.
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
-                .until(() -> clientTool.connect(ALLOWED, HOST, 443).equals("ESTABLISHED"));
+                .until(() -> clientTool.connect(ALLOWED, HOST, 443).equals("ESTABLISHED")
+                        && clientTool.connect(ALLOWED6, HOST6, 443).equals("ESTABLISHED"));
 
         postgres = EmbeddedPostgres.builder().start();
         try (Connection c = DriverManager.getConnection(ownerUrl(), "postgres", "postgres"); Statement s = c.createStatement()) {
@@ -182,6 +192,11 @@ class SystemIT {
         assertThat(clientTool.connect(OTHER, HOST, 443)).isEqualTo("REFUSED");
         assertThat(clientTool.connect(ALLOWED, HOST, 8080)).isEqualTo("REFUSED");
         assertThat(clientTool.connect(OTHER, HOST, 8080)).isEqualTo("REFUSED");
+
+        assertThat(clientTool.connect(ALLOWED6, HOST6, 443)).isEqualTo("ESTABLISHED");
+        assertThat(clientTool.connect(OTHER6, HOST6, 443)).isEqualTo("REFUSED");
+        assertThat(clientTool.connect(ALLOWED6, HOST6, 8080)).isEqualTo("REFUSED");
+        assertThat(clientTool.connect(OTHER6, HOST6, 8080)).isEqualTo("REFUSED");
     }
 
     @Test
@@ -285,7 +300,9 @@ class SystemIT {
                   "inbound": {
                     "allowlist": [
                       { "id": "in-client", "cidr": "203.0.113.10/32",
-                        "description": "the allowed client", "requestedBy": "system-test@example.com" }
+                        "description": "the allowed client", "requestedBy": "system-test@example.com" },
+                      { "id": "in-client6", "cidr": "2001:db8::10/128",
+                        "description": "the allowed client (IPv6)", "requestedBy": "system-test@example.com" }
                     ],
                     "ports": [ { "proto": "tcp", "port": 443, "description": "HTTPS" } ]
                   },
