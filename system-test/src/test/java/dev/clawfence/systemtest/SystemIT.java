@@ -1,0 +1,483 @@
+package dev.clawfence.systemtest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.clawfence.controlplane.agents.AgentGatewayServer;
+import dev.clawfence.policy.render.Netns;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.server.EmbeddedServer;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The whole system: the control plane runs in this JVM (embedded PostgreSQL), the real edge-agent jar runs
+ * in network namespace {@code host}, and a {@code client} namespace probes it.
+ *
+ * <pre>
+ * root ns  198.51.100.1/24 (REST on loopback, agent gateway) ──veth── 198.51.100.2/24  host ns (agent, servers on
+ *                                                                      203.0.113.1:443 and :8080)
+ * host ns  203.0.113.1/24 ──veth── 203.0.113.10/24 + 203.0.113.11/24  client ns (probes, a server on :443)
+ *          2001:db8::1/64             2001:db8::10/64 + 2001:db8::11/64
+ * </pre>
+ *
+ * The steps share one agent and run in order; the control plane is stopped last.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SystemIT {
+
+    private static final String ADMIN_TOKEN = "cf_system-test-admin-token";
+    private static final String APP_PASSWORD = "app-system-test-password";
+    private static final String GATEWAY_ADDRESS = "198.51.100.1";
+    private static final String HOST = "203.0.113.1";
+    private static final String ALLOWED = "203.0.113.10";
+    private static final String OTHER = "203.0.113.11";
+    private static final String HOST6 = "2001:db8::1";
+    private static final String ALLOWED6 = "2001:db8::10";
+    private static final String OTHER6 = "2001:db8::11";
+    private static final Duration POLL = Duration.ofMillis(10);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    private static Path dir;
+    private static Netns host;
+    private static Netns client;
+    private static String rootVeth;
+    private static EmbeddedPostgres postgres;
+    private static Map<String, Object> properties;
+    private static EmbeddedServer server;
+    private static int gatewayPort;
+    private static String tenant;
+    private static String apiToken;
+    private static String enrolmentToken;
+    private static Tool hostTool;
+    private static Tool clientTool;
+    private static Agent agent;
+
+    // ---------------------------------------------------------------- setup and cleanup
+
+    @BeforeAll
+    static void start() throws Exception {
+        Netns.assumeAvailable();
+        assertThat(Netns.run(List.of("ip", "-4", "route", "show", "198.51.100.0/24")).output())
+                .as("198.51.100.0/24 is already routed in the root namespace").isBlank();
+        dir = Files.createTempDirectory("clawfence-system-test");
+        host = Netns.create();
+        client = Netns.create();
+        rootVeth = "cfs" + HexFormat.of().formatHex(new java.security.SecureRandom().generateSeed(3));
+        ok(Netns.run(List.of("ip", "link", "add", rootVeth, "type", "veth", "peer", "name", "cfs-up", "netns", host.name())));
+        ok(Netns.run(List.of("ip", "addr", "add", GATEWAY_ADDRESS + "/24", "dev", rootVeth)));
+        ok(Netns.run(List.of("ip", "link", "set", rootVeth, "up")));
+        ok(host.exec(List.of("ip", "link", "set", "lo", "up")));
+        ok(host.exec(List.of("ip", "addr", "add", "198.51.100.2/24", "dev", "cfs-up")));
+        ok(host.exec(List.of("ip", "link", "set", "cfs-up", "up")));
+        ok(host.exec(List.of("ip", "link", "add", "cfs-down", "type", "veth", "peer", "name", "cfs-host", "netns", client.name())));
+        ok(host.exec(List.of("ip", "addr", "add", HOST + "/24", "dev", "cfs-down")));
+        ok(host.exec(List.of("ip", "link", "set", "cfs-down", "up")));
+        ok(client.exec(List.of("ip", "link", "set", "lo", "up")));
+        ok(client.exec(List.of("ip", "addr", "add", ALLOWED + "/24", "dev", "cfs-host")));
+        ok(client.exec(List.of("ip", "addr", "add", OTHER + "/24", "dev", "cfs-host")));
+        ok(host.exec(List.of("ip", "-6", "addr", "add", HOST6 + "/64", "dev", "cfs-down", "nodad")));
+        ok(client.exec(List.of("ip", "-6", "addr", "add", ALLOWED6 + "/64", "dev", "cfs-host", "nodad")));
+        ok(client.exec(List.of("ip", "-6", "addr", "add", OTHER6 + "/64", "dev", "cfs-host", "nodad")));
+        ok(client.exec(List.of("ip", "link", "set", "cfs-host", "up")));
+
+        hostTool = Tool.start(host, "host");
+        clientTool = Tool.start(client, "client");
+        assertThat(hostTool.ask("listen " + HOST + " 443")).isEqualTo("OK");
+        assertThat(hostTool.ask("listen " + HOST + " 8080")).isEqualTo("OK");
+        assertThat(hostTool.ask("listen " + HOST6 + " 443")).isEqualTo("OK");
+        assertThat(hostTool.ask("listen " + HOST6 + " 8080")).isEqualTo("OK");
+        assertThat(clientTool.ask("listen 0.0.0.0 443")).isEqualTo("OK");
+        // The links need a moment for duplicate address detection and carrier; wait until they carry traffic.
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+                .until(() -> clientTool.connect(ALLOWED, HOST, 443).equals("ESTABLISHED")
+                        && clientTool.connect(ALLOWED6, HOST6, 443).equals("ESTABLISHED"));
+
+        postgres = EmbeddedPostgres.builder().start();
+        try (Connection c = DriverManager.getConnection(ownerUrl(), "postgres", "postgres"); Statement s = c.createStatement()) {
+            s.execute("create role clawfence_app login nosuperuser nobypassrls password '" + APP_PASSWORD + "'");
+        }
+        gatewayPort = freePort();
+        properties = new HashMap<>();
+        properties.put("micronaut.server.port", -1);
+        properties.put("grpc.server.port", freePort());
+        properties.put("clawfence.agent-gateway.port", gatewayPort);
+        properties.put("clawfence.agent-gateway.server-names", List.of(GATEWAY_ADDRESS));
+        properties.put("clawfence.agent-gateway.endpoint-addresses", List.of(GATEWAY_ADDRESS + "/32"));
+        properties.put("clawfence.admin-token", ADMIN_TOKEN);
+        properties.put("clawfence.database.url", ownerUrl());
+        properties.put("clawfence.database.user", "postgres");
+        properties.put("clawfence.database.password", "postgres");
+        properties.put("clawfence.database.app-user", "clawfence_app");
+        properties.put("clawfence.database.app-password", APP_PASSWORD);
+        startControlPlane();
+
+        tenant = call("POST", "/tenants", ADMIN_TOKEN, Map.of("name", "system-test")).body.get("id").asText();
+        apiToken = call("POST", "/tenants/" + tenant + "/api-tokens", ADMIN_TOKEN, Map.of("name", "system-test", "role", "owner"))
+                .body.get("token").asText();
+        enrolmentToken = call("POST", "/tenants/" + tenant + "/enrollment-tokens", apiToken, Map.of("description", "system test"))
+                .body.get("token").asText();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        List<Exception> problems = new ArrayList<>();
+        for (AutoCloseable step : new AutoCloseable[] {
+                () -> { if (agent != null) agent.stop(); },
+                () -> { if (hostTool != null) hostTool.close(); },
+                () -> { if (clientTool != null) clientTool.close(); },
+                () -> { if (server != null) server.getApplicationContext().close(); },
+                () -> { if (postgres != null) postgres.close(); },
+                () -> { if (client != null) client.close(); },
+                () -> { if (host != null) host.close(); },
+                () -> { if (rootVeth != null) Netns.run(List.of("ip", "link", "del", rootVeth)); }, // normally gone with host
+                () -> { if (dir != null) Netns.run(List.of("rm", "-rf", dir.toString())); }}) {
+            try {
+                step.close();
+            } catch (Exception e) {
+                problems.add(e);
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw problems.getFirst();
+        }
+    }
+
+    private static void startControlPlane() {
+        server = ApplicationContext.run(EmbeddedServer.class, properties);
+        assertThat(server.getApplicationContext().getBean(AgentGatewayServer.class).port()).isEqualTo(gatewayPort);
+    }
+
+    // ---------------------------------------------------------------- the steps
+
+    @Test
+    @Order(1)
+    void anAllowlistedClientReaches443AndEverythingElseIsRefused() throws Exception {
+        int version = save(policy("enforce", "off", "deny", ""));
+        agent = Agent.start(List.of("--server", GATEWAY_ADDRESS + ":" + gatewayPort, "--token", enrolmentToken));
+        awaitApplied(version, Duration.ofSeconds(30));
+
+        assertThat(clientTool.connect(ALLOWED, HOST, 443)).isEqualTo("ESTABLISHED");
+        assertThat(clientTool.connect(OTHER, HOST, 443)).isEqualTo("REFUSED");
+        assertThat(clientTool.connect(ALLOWED, HOST, 8080)).isEqualTo("REFUSED");
+        assertThat(clientTool.connect(OTHER, HOST, 8080)).isEqualTo("REFUSED");
+
+        assertThat(clientTool.connect(ALLOWED6, HOST6, 443)).isEqualTo("ESTABLISHED");
+        assertThat(clientTool.connect(OTHER6, HOST6, 443)).isEqualTo("REFUSED");
+        assertThat(clientTool.connect(ALLOWED6, HOST6, 8080)).isEqualTo("REFUSED");
+        assertThat(clientTool.connect(OTHER6, HOST6, 8080)).isEqualTo("REFUSED");
+    }
+
+    @Test
+    @Order(2)
+    void monitorLetsEverythingThroughAndEnforceTakesEffectWithinOneSecondOfTheSave() throws Exception {
+        int monitor = save(policy("monitor", "off", "deny", ""));
+        awaitApplied(monitor, Duration.ofSeconds(10));
+        assertThat(clientTool.connect(ALLOWED, HOST, 443)).isEqualTo("ESTABLISHED");
+        assertThat(clientTool.connect(OTHER, HOST, 443)).isEqualTo("ESTABLISHED");
+        assertThat(clientTool.connect(ALLOWED, HOST, 8080)).isEqualTo("ESTABLISHED");
+        assertThat(clientTool.connect(OTHER, HOST, 8080)).isEqualTo("ESTABLISHED");
+
+        String body = policy("enforce", "off", "deny", "");
+        String etag = etag();
+        long saved = System.nanoTime();
+        putPolicy(body, etag);
+        await().atMost(Duration.ofSeconds(1)).pollInterval(POLL).pollDelay(Duration.ZERO)
+                .until(() -> clientTool.connect(OTHER, HOST, 443).equals("REFUSED"));
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - saved);
+        System.out.println("MEASURED save (PUT answered) -> connection refused: " + millis + " ms");
+        assertThat(millis).isLessThan(1000);
+        assertThat(clientTool.connect(ALLOWED, HOST, 443)).isEqualTo("ESTABLISHED");
+    }
+
+    @Test
+    @Order(3)
+    void aRulesetDeletedByHandIsRestoredWithinTheCheckInterval() throws Exception {
+        assertThat(clientTool.connect(OTHER, HOST, 443)).isEqualTo("REFUSED");
+        long deleted = System.nanoTime();
+        ok(host.exec(List.of("nft", "delete", "table", "inet", "clawfence")));
+        // Drift check every 500 ms: allow one interval plus the re-apply.
+        await().atMost(Duration.ofMillis(1500)).pollInterval(POLL).pollDelay(Duration.ZERO)
+                .until(() -> host.exec(List.of("nft", "list", "tables")).output().contains("table inet clawfence")
+                        && clientTool.connect(OTHER, HOST, 443).equals("REFUSED"));
+        System.out.println("MEASURED table deleted -> restored and refusing: "
+                + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - deleted) + " ms (check interval 500 ms)");
+        assertThat(clientTool.connect(ALLOWED, HOST, 443)).isEqualTo("ESTABLISHED");
+    }
+
+    @Test
+    @Order(4)
+    void outboundDenyRefusesAnUnlistedDestinationAndKeepsTheControlPlaneConnection() throws Exception {
+        int version = save(policy("enforce", "enforce", "deny", """
+                { "id": "out-client", "cidr": "203.0.113.10/32",
+                  "description": "the allowed client", "requestedBy": "system-test@example.com" }"""));
+        awaitApplied(version, Duration.ofSeconds(10));
+        assertThat(hostTool.connect("-", ALLOWED, 443)).isEqualTo("ESTABLISHED");
+        assertThat(hostTool.connect("-", OTHER, 443)).isEqualTo("REFUSED");
+        // Still connected: a later save still reaches the agent over the same gateway.
+        int next = save(policy("enforce", "enforce", "deny", """
+                { "id": "out-client", "cidr": "203.0.113.10/32",
+                  "description": "the allowed client (2)", "requestedBy": "system-test@example.com" }"""));
+        awaitApplied(next, Duration.ofSeconds(10));
+        assertThat(instance().get("connected").asBoolean()).isTrue();
+        assertThat(hostTool.connect("-", OTHER, 443)).isEqualTo("REFUSED");
+    }
+
+    @Test
+    @Order(5)
+    void withTheControlPlaneDownEnforcementHoldsAndARestartedAgentEnforcesBeforeItConnects() throws Exception {
+        server.getApplicationContext().close();
+        server = null;
+        assertThat(clientTool.connect(ALLOWED, HOST, 443)).isEqualTo("ESTABLISHED");
+        assertThat(clientTool.connect(OTHER, HOST, 443)).isEqualTo("REFUSED");
+
+        agent.stop();
+        agent = null;
+        // Take the ruleset away so that only the restarted agent can bring it back.
+        ok(host.exec(List.of("nft", "delete", "table", "inet", "clawfence")));
+        assertThat(clientTool.connect(OTHER, HOST, 443)).isEqualTo("ESTABLISHED");
+
+        long started = System.nanoTime();
+        agent = Agent.start(List.of());
+        await().atMost(Duration.ofSeconds(10)).pollInterval(POLL).pollDelay(Duration.ZERO)
+                .until(() -> clientTool.connect(OTHER, HOST, 443).equals("REFUSED"));
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        await().atMost(Duration.ofSeconds(2)).pollInterval(POLL)
+                .until(() -> agent.lines.stream().anyMatch(l -> l.contains("enforcing stored policy version")));
+        List<String> lines = List.copyOf(agent.lines);
+        String line = lines.stream().filter(l -> l.contains("enforcing stored policy version")).findFirst().orElseThrow();
+        // Enforced before any connection: the control plane is down, and the agent has not got through.
+        assertThat(lines.subList(0, lines.indexOf(line))).noneMatch(l -> l.contains("applied and confirmed") || l.contains("syncing with"));
+        System.out.println("MEASURED agent restart (process start) -> refusing: " + millis + " ms; agent: " + line);
+        long agentMillis = Long.parseLong(line.replaceAll(".* (\\d+) ms after start.*", "$1"));
+        assertThat(agentMillis).as(line).isLessThan(1000);
+        assertThat(hostTool.connect("-", OTHER, 443)).isEqualTo("REFUSED");
+        assertThat(clientTool.connect(ALLOWED, HOST, 443)).isEqualTo("ESTABLISHED");
+
+        // The control plane comes back; the agent reconnects and reports the version it enforces.
+        startControlPlane();
+        int version = currentVersion();
+        awaitApplied(version, Duration.ofSeconds(30));
+    }
+
+    // ---------------------------------------------------------------- the REST API
+
+    private static String policy(String inbound, String outbound, String defaultAction, String destinations) {
+        return """
+                {
+                  "mode": { "inbound": "%s", "outbound": "%s" },
+                  "inbound": {
+                    "allowlist": [
+                      { "id": "in-client", "cidr": "203.0.113.10/32",
+                        "description": "the allowed client", "requestedBy": "system-test@example.com" },
+                      { "id": "in-client6", "cidr": "2001:db8::10/128",
+                        "description": "the allowed client (IPv6)", "requestedBy": "system-test@example.com" }
+                    ],
+                    "ports": [ { "proto": "tcp", "port": 443, "description": "HTTPS" } ]
+                  },
+                  "outbound": {
+                    "destinations": [ %s ],
+                    "ports": [ { "proto": "tcp", "port": 443, "description": "HTTPS" } ],
+                    "defaultAction": "%s"
+                  }
+                }""".formatted(inbound, outbound, destinations, defaultAction);
+    }
+
+    /** PUTs the policy with If-Match of the current version; returns the new version. */
+    private static int save(String policy) throws Exception {
+        return putPolicy(policy, etag());
+    }
+
+    private static String etag() throws Exception {
+        return call("GET", "/tenants/" + tenant + "/network/policy", apiToken, null).etag;
+    }
+
+    private static int currentVersion() throws Exception {
+        return call("GET", "/tenants/" + tenant + "/network/policy", apiToken, null).body.get("version").asInt();
+    }
+
+    private static int putPolicy(String policy, String etag) throws Exception {
+        String body = "{\"message\": \"system test\", \"policy\": " + policy + "}";
+        HttpRequest.Builder request = request("/tenants/" + tenant + "/network/policy", apiToken)
+                .header("If-Match", etag)
+                .PUT(HttpRequest.BodyPublishers.ofString(body));
+        Response response = send(request);
+        assertThat(response.status).as("PUT policy: %s", response.body).isEqualTo(200);
+        return response.body.get("version").asInt();
+    }
+
+    private static JsonNode instance() throws Exception {
+        JsonNode instances = call("GET", "/tenants/" + tenant + "/instances", apiToken, null).body;
+        assertThat(instances.size()).as("instances: %s", instances).isEqualTo(1);
+        return instances.get(0);
+    }
+
+    private static void awaitApplied(int version, Duration within) {
+        await().atMost(within).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
+            JsonNode instances = call("GET", "/tenants/" + tenant + "/instances", apiToken, null).body;
+            assertThat(instances.size()).as("instances: %s", instances).isEqualTo(1);
+            JsonNode instance = instances.get(0);
+            assertThat(instance.get("connected").asBoolean()).as("%s", instance).isTrue();
+            assertThat(instance.get("appliedPolicyVersion").asInt()).as("%s", instance).isEqualTo(version);
+        });
+    }
+
+    private record Response(int status, JsonNode body, String etag) {}
+
+    private static HttpRequest.Builder request(String path, String token) {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.getPort() + "/api/v1" + path))
+                .timeout(Duration.ofSeconds(10))
+                .header("Authorization", "Bearer " + token)
+                .header("Content-Type", "application/json");
+    }
+
+    private static Response call(String method, String path, String token, Object body) throws Exception {
+        HttpRequest.BodyPublisher publisher = body == null ? HttpRequest.BodyPublishers.noBody()
+                : HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body));
+        Response response = send(request(path, token).method(method, publisher));
+        assertThat(response.status).as("%s %s: %s", method, path, response.body).isBetween(200, 299);
+        return response;
+    }
+
+    private static Response send(HttpRequest.Builder request) throws Exception {
+        HttpResponse<String> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        JsonNode json = response.body().isBlank() ? JSON.nullNode() : JSON.readTree(response.body());
+        return new Response(response.statusCode(), json, response.headers().firstValue("ETag").orElse(null));
+    }
+
+    // ---------------------------------------------------------------- processes
+
+    /** The real agent jar in the host namespace, drift check every 500 ms. */
+    private record Agent(Process process, List<String> lines) {
+
+        static Agent start(List<String> extra) throws IOException {
+            Path jar = Path.of("..", "edge-agent", "target", "clawfence-edge-agent-0.1.0-SNAPSHOT.jar").toAbsolutePath().normalize();
+            assertThat(jar).as("the agent jar (built by the edge-agent module)").exists();
+            Path config = dir.resolve("agent.yaml");
+            if (!Files.exists(config)) {
+                Files.writeString(config, "");
+            }
+            List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", host.name(), java(),
+                    "--sun-misc-unsafe-memory-access=allow", "-jar", jar.toString(), "--backend", "nftables",
+                    "--config", config.toString(), "--state-dir", dir.resolve("state").toString()));
+            command.addAll(extra);
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+            builder.environment().put("PATH", System.getenv().getOrDefault("PATH", "") + ":/usr/sbin:/sbin");
+            builder.environment().put("CLAWFENCE_AGENT_DRIFT_CHECK_INTERVAL", "500ms");
+            builder.environment().put("CLAWFENCE_AGENT_CONFIRM_DEADLINE", "5s");
+            Process process = builder.start();
+            List<String> lines = new CopyOnWriteArrayList<>();
+            Thread.ofVirtual().start(() -> {
+                try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                    reader.lines().forEach(line -> {
+                        lines.add(line);
+                        System.out.println("agent: " + line);
+                    });
+                } catch (IOException e) {
+                    // process ended
+                }
+            });
+            return new Agent(process, lines);
+        }
+
+        void stop() throws InterruptedException {
+            process.destroy();
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** {@code NetTool.java} (test resources) running in one namespace: listens and probes on request. */
+    private static final class Tool implements AutoCloseable {
+        private final Process process;
+        private final BufferedReader out;
+        private final PrintWriter in;
+
+        private Tool(Process process) {
+            this.process = process;
+            this.out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            this.in = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
+        }
+
+        static Tool start(Netns ns, String label) throws IOException {
+            Path source = Path.of("src", "test", "resources", "NetTool.java").toAbsolutePath();
+            Tool tool = new Tool(ns.start(List.of(java(), source.toString())));
+            String first = tool.out.readLine();
+            assertThat(first).as("NetTool in %s", label).isEqualTo("READY");
+            return tool;
+        }
+
+        synchronized String ask(String command) throws IOException {
+            in.println(command);
+            String answer = out.readLine();
+            if (answer == null) {
+                throw new IOException("NetTool ended");
+            }
+            return answer;
+        }
+
+        String connect(String source, String address, int port) throws IOException {
+            return ask("connect " + source + " " + address + " " + port + " 2000");
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            process.destroy();
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private static String java() {
+        return ProcessHandle.current().info().command().orElse("java");
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private static String ownerUrl() {
+        return "jdbc:postgresql://localhost:" + postgres.getPort() + "/postgres";
+    }
+
+    private static void ok(Netns.Result result) {
+        assertThat(result.exitCode()).as(result.output()).isZero();
+    }
+}
