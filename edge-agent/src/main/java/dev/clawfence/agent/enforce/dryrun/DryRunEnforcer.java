@@ -27,12 +27,7 @@ public final class DryRunEnforcer implements Enforcer {
 
     @Override
     public AppliedRuleset apply(CompiledPolicy policy) throws EnforceException {
-        String script;
-        try {
-            script = NftRenderer.render(policy);
-        } catch (RuntimeException e) {
-            throw new EnforceException("the policy cannot be rendered: " + e.getMessage(), e);
-        }
+        String script = EnforceException.rendering(backend(), NftRenderer::render, policy);
         AppliedRuleset ruleset = AppliedRuleset.of(backend(), script);
         log.accept("dry-run: would apply " + ruleset + " (" + script.lines().count() + " lines of nft)");
         return ruleset;

@@ -43,12 +43,7 @@ public final class IptablesEnforcer implements Enforcer {
 
     @Override
     public AppliedRuleset apply(CompiledPolicy policy) throws EnforceException {
-        IptablesRuleset rules;
-        try {
-            rules = IptablesRenderer.render(policy);
-        } catch (RuntimeException e) {
-            throw new EnforceException("the policy cannot be rendered for iptables: " + e.getMessage(), e);
-        }
+        IptablesRuleset rules = EnforceException.rendering(backend(), IptablesRenderer::render, policy);
         AppliedRuleset ruleset = AppliedRuleset.of(backend(), rules.combined());
         load(rules);
         return ruleset;

@@ -45,12 +45,7 @@ public final class NftablesEnforcer implements Enforcer {
 
     @Override
     public AppliedRuleset apply(CompiledPolicy policy) throws EnforceException {
-        String script;
-        try {
-            script = NftRenderer.render(policy);
-        } catch (RuntimeException e) {
-            throw new EnforceException("the policy cannot be rendered for nftables: " + e.getMessage(), e);
-        }
+        String script = EnforceException.rendering(backend(), NftRenderer::render, policy);
         AppliedRuleset ruleset = AppliedRuleset.of(backend(), script);
         load(ruleset);
         return ruleset;
