@@ -62,11 +62,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * connection on the veth), and protocols other than tcp and udp.
  *
  * <p>Each run prints its seed; {@code -Dkerneldiff.seed=N} replays it, and {@code -Dkerneldiff.policies=N}
- * tries more policies. A mismatch fails the test with
- * the seed, the policy JSON, the connection, the evaluator's decision, what the model of the rendered
- * chains ({@link RulesetModel}) says, and what the kernel did. Skipped with a printed reason without
- * root, ip, nft (and, for the iptables backend, iptables, ip6tables and ipset); under CI=true it fails
- * instead.
+ * tries more policies. A mismatch fails the test with the seed, the policy JSON, the connection, the
+ * evaluator's decision, what the model of the rendered chains ({@link RulesetModel}) says, and what the
+ * kernel did. Skipped with a printed reason without root, ip, nft, sysctl (and, for the iptables
+ * backend, iptables, ip6tables and ipset); under CI=true it fails instead.
  */
 class KernelDifferentialTest {
 
@@ -97,7 +96,7 @@ class KernelDifferentialTest {
         Map<String, Integer> tally = new TreeMap<>();
         Map<String, Integer> outcomes = new TreeMap<>();
         int cases = 0;
-        try (Netns host = Netns.create(); Netns client = Netns.create()) {
+        try (Netns host = Netns.create("cf-kdiff-"); Netns client = Netns.create("cf-kdiff-")) {
             wire(host, client, dir);
             try (ProbeProcess hostProbe = ProbeProcess.start(host, List.of(DifferentialCases.HOST4, DifferentialCases.HOST6), dir);
                     ProbeProcess clientProbe = ProbeProcess.start(client, Stream.concat(DifferentialCases.POOL4.stream(), DifferentialCases.POOL6.stream()).toList(), dir)) {
@@ -178,9 +177,9 @@ class KernelDifferentialTest {
     }
 
     /**
-     * What the probe must see: a blocked connection is refused by the far end's reset or ICMP error,
-     * except outbound udp, whose datagram the host's own kernel refuses to send (EPERM) while the
-     * ICMP error it makes goes nowhere useful; everything else connects.
+     * What the probe must see: a blocked connection is refused by the reset or ICMP error the reject
+     * sends, except outbound udp, whose datagram the rejecting host is itself the sender of, so the send
+     * already fails (EPERM); everything else connects.
      */
     private static String expected(Attempt attempt, Verdict verdict) {
         if (verdict != Verdict.BLOCKED) {

@@ -14,10 +14,10 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * Runs commands inside a network namespace that this class creates ({@code cf-nft-<random>}) and always
- * deletes, so that tests never see or touch the host's own ruleset. Needs root, {@code ip} and
- * {@code nft}: where they are missing a test is skipped with the reason printed, except under
- * {@code CI=true}, where it fails (CI has both).
+ * Runs commands inside a network namespace that this class creates ({@code cf-nft-<random>}, or the
+ * test's own prefix) and always deletes, so that tests never see or touch the host's own ruleset. Needs
+ * root, {@code ip} and {@code nft}: where they are missing a test is skipped with the reason printed,
+ * except under {@code CI=true}, where it fails (CI has both).
  */
 public final class Netns implements AutoCloseable {
 
@@ -85,7 +85,15 @@ public final class Netns implements AutoCloseable {
 
     /** Creates a fresh namespace; close it to delete it. */
     public static Netns create() throws IOException {
-        String name = "cf-nft-" + HexFormat.of().formatHex(new SecureRandom().generateSeed(4));
+        return create("cf-nft-");
+    }
+
+    /**
+     * Creates a fresh namespace named {@code prefix} + 8 random hex digits, so that a test's leftovers
+     * can be told from those of other tests; close it to delete it.
+     */
+    public static Netns create(String prefix) throws IOException {
+        String name = prefix + HexFormat.of().formatHex(new SecureRandom().generateSeed(4));
         Result added = run(List.of("ip", "netns", "add", name));
         if (added.exitCode() != 0) {
             throw new IOException("ip netns add " + name + " failed: " + added.output());
