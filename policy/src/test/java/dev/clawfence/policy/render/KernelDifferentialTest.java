@@ -224,7 +224,7 @@ class KernelDifferentialTest {
      */
     private static void wire(Netns host, Netns client, Path dir) throws IOException {
         for (Netns ns : List.of(host, client)) {
-            run(ns, "sysctl", "-q", "-w", "net.ipv4.icmp_ratelimit=0", "net.ipv4.icmp_ratemask=0", "net.ipv4.icmp_msgs_per_sec=100000",
+            run(ns, "sysctl", "-q", "-e", "-w", "net.ipv4.icmp_ratelimit=0", "net.ipv4.icmp_ratemask=0", "net.ipv4.icmp_msgs_per_sec=100000",
                     "net.ipv4.icmp_msgs_burst=100000", "net.ipv6.icmp.ratelimit=0", "net.ipv6.icmp.ratemask=",
                     "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0");
         }
