@@ -33,6 +33,25 @@ public final class Agent implements AutoCloseable {
         public static final Settings DEFAULT = new Settings(Duration.ofSeconds(30), Duration.ofSeconds(20));
     }
 
+    /**
+     * A version that was rolled back because its confirmation did not come: the sync stream tries it
+     * again once the control plane answers again and {@code holdOff} has passed, so that a transient cut
+     * does not leave the host on an old version, while a version that itself cuts the host off is not
+     * re-applied in a tight loop ({@code holdOff} doubles with every rollback of the same version).
+     *
+     * @param rollbacks how many times in a row this version was rolled back (1 or more)
+     * @param reason why it was last rolled back
+     */
+    public record Retry(PolicyUpdate update, int rollbacks, String reason, Duration holdOff) {
+
+        public long version() {
+            return update.getVersion();
+        }
+    }
+
+    /** The longest wait before a rolled-back version is tried again. */
+    static final Duration MAX_HOLD_OFF = Duration.ofHours(1);
+
     /** What {@link #start()} found: the version now enforced (0 for none), the time it took, and a problem with the stored state if any. */
     public record StartReport(long enforcedVersion, Duration startToEnforced, String problem) {}
 
@@ -45,6 +64,7 @@ public final class Agent implements AutoCloseable {
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("agent-timers").factory());
     private volatile DriftListener driftListener = DriftListener.NONE;
     private Applied current;
+    private Retry retry;
     private ScheduledFuture<?> lapse;
 
     public Agent(Enforcer enforcer, Store store, Settings settings, Clock clock, Consumer<String> log) {
@@ -95,12 +115,41 @@ public final class Agent implements AutoCloseable {
         return new StartReport(current.version(), took, null);
     }
 
-    /** Applies {@code update} commit-confirmed with {@code confirmation}; see {@link SafeApply}. */
+    /**
+     * Applies {@code update} commit-confirmed with {@code confirmation}; see {@link SafeApply}. A rollback
+     * makes the version the pending {@link #retry()}; any other outcome, or any other version, clears it.
+     */
     public synchronized ApplyOutcome offer(PolicyUpdate update, Confirmation confirmation) {
         SafeApply.Result result = safeApply.apply(current, update, confirmation);
         current = result.inForce();
         watchValidity();
-        return result.outcome();
+        ApplyOutcome outcome = result.outcome();
+        if (outcome.outcome() == ApplyOutcome.Outcome.ROLLED_BACK) {
+            int rollbacks = retry != null && retry.version() == update.getVersion() ? retry.rollbacks() + 1 : 1;
+            retry = new Retry(update, rollbacks, outcome.reason(), holdOff(rollbacks));
+        } else {
+            retry = null;
+        }
+        return outcome;
+    }
+
+    /** The rolled-back version waiting to be tried again, if any. */
+    public synchronized Optional<Retry> retry() {
+        return Optional.ofNullable(retry);
+    }
+
+    /** How long to wait after the {@code rollbacks}-th rollback of a version: the confirm deadline, doubled each time, at most {@link #MAX_HOLD_OFF}. */
+    Duration holdOff(int rollbacks) {
+        Duration holdOff = settings.confirmDeadline();
+        for (int i = 1; i < rollbacks && holdOff.compareTo(MAX_HOLD_OFF) < 0; i++) {
+            holdOff = holdOff.multipliedBy(2);
+        }
+        return holdOff.compareTo(MAX_HOLD_OFF) < 0 ? holdOff : MAX_HOLD_OFF;
+    }
+
+    /** How long a new version waits for its confirmation. */
+    public Duration confirmDeadline() {
+        return settings.confirmDeadline();
     }
 
     /** The version in force, if any. */
@@ -175,7 +224,7 @@ public final class Agent implements AutoCloseable {
     }
 
     /** A duration for messages: {@code 20 s} or {@code 300 ms}. */
-    static String text(Duration duration) {
+    public static String text(Duration duration) {
         return duration.toMillis() % 1000 == 0 ? duration.toSeconds() + " s" : duration.toMillis() + " ms";
     }
 }

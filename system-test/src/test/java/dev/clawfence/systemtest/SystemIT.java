@@ -51,7 +51,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  *          2001:db8::1/64             2001:db8::10/64 + 2001:db8::11/64
  * </pre>
  *
- * The steps share one agent and run in order; the control plane is stopped last.
+ * The steps share one agent and run in order; the control plane is stopped last. One step cuts the
+ * host's path to the gateway with an nft table of its own in the root namespace ({@code cfs_cut_*}),
+ * which it removes again (and {@link #stop()} does, should the step fail).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SystemIT {
@@ -66,6 +68,8 @@ class SystemIT {
     private static final String ALLOWED6 = "2001:db8::10";
     private static final String OTHER6 = "2001:db8::11";
     private static final Duration POLL = Duration.ofMillis(10);
+    /** The agent's confirm deadline here (default 20 s), so that a rollback is quick to see. */
+    private static final Duration CONFIRM_DEADLINE = Duration.ofSeconds(3);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
@@ -83,6 +87,8 @@ class SystemIT {
     private static Tool hostTool;
     private static Tool clientTool;
     private static Agent agent;
+    /** The root namespace's nft table that cuts the host's path to the gateway, while one exists. */
+    private static String cutTable;
 
     // ---------------------------------------------------------------- setup and cleanup
 
@@ -155,6 +161,7 @@ class SystemIT {
         List<Exception> problems = new ArrayList<>();
         for (AutoCloseable step : new AutoCloseable[] {
                 () -> { if (agent != null) agent.stop(); },
+                SystemIT::restorePath,
                 () -> { if (hostTool != null) hostTool.close(); },
                 () -> { if (clientTool != null) clientTool.close(); },
                 () -> { if (server != null) server.getApplicationContext().close(); },
@@ -254,8 +261,85 @@ class SystemIT {
         assertThat(hostTool.connect("-", OTHER, 443)).isEqualTo("REFUSED");
     }
 
+    /**
+     * Issue 3: "a version after whose push the host loses its path to the control plane (the test drops
+     * the packets outside the agent, e.g. with an nft rule in the parent namespace) is rolled back within
+     * the deadline, and the control plane shows ROLLED_BACK once the path is back".
+     */
     @Test
     @Order(5)
+    void aVersionAfterWhosePushTheHostLosesItsPathIsRolledBackAndShownOnceThePathIsBack() throws Exception {
+        int before = currentVersion();
+        awaitApplied(before, Duration.ofSeconds(10));
+        assertThat(clientTool.connect(OTHER, HOST, 443)).isEqualTo("REFUSED");
+        // The new version lets OTHER in as well: its effect, and the rollback's, show from the client.
+        // Outbound as step 4 left it, which the next step relies on.
+        String destinations = """
+                { "id": "out-client", "cidr": "203.0.113.10/32",
+                  "description": "the allowed client", "requestedBy": "system-test@example.com" }""";
+        String opened = policy("enforce", "enforce", "deny", destinations, """
+                { "id": "in-other", "cidr": "203.0.113.11/32",
+                  "description": "the other client", "requestedBy": "system-test@example.com" },""");
+
+        // The cut drops only what the host sends to the gateway, and goes in before the save. TCP hands
+        // the control plane's PolicyUpdate to the agent although the agent's ACKs never get back, so the
+        // update is delivered and applied; the Ping that would confirm it (and the ApplyResult) wait in
+        // the agent's retransmission queue. Cutting after the save instead would race the agent's
+        // Ping, which goes out within milliseconds of the apply.
+        cutPath();
+        int version;
+        long applied;
+        long rolledBack;
+        try {
+            version = save(opened);
+            await().atMost(Duration.ofSeconds(5)).pollInterval(POLL).pollDelay(Duration.ZERO)
+                    .until(() -> clientTool.connect(OTHER, HOST, 443).equals("ESTABLISHED"));
+            applied = System.nanoTime();
+            await().atMost(CONFIRM_DEADLINE.plusSeconds(2)).pollInterval(POLL)
+                    .until(() -> clientTool.connect(OTHER, HOST, 443).equals("REFUSED"));
+            rolledBack = System.nanoTime();
+            assertThat(clientTool.connect(ALLOWED, HOST, 443)).isEqualTo("ESTABLISHED");
+            // Nothing from the agent got through: the control plane still shows the previous version.
+            JsonNode meanwhile = instance();
+            assertThat(meanwhile.get("appliedPolicyVersion").asInt()).as("%s", meanwhile).isEqualTo(before);
+            assertThat(meanwhile.get("applyOutcome").asText()).as("%s", meanwhile).isEqualTo("APPLIED");
+        } finally {
+            restorePath();
+        }
+        long restored = System.nanoTime();
+        System.out.println("MEASURED version in force -> previous ruleset back (deadline " + CONFIRM_DEADLINE.toSeconds()
+                + " s): " + TimeUnit.NANOSECONDS.toMillis(rolledBack - applied) + " ms");
+
+        // The report waited in TCP's retransmission queue; it arrives with the next retransmission.
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
+            JsonNode instance = instance();
+            assertThat(instance.get("appliedPolicyVersion").asInt()).as("%s", instance).isEqualTo(version);
+            assertThat(instance.get("applyOutcome").asText()).as("%s", instance).isEqualTo("ROLLED_BACK");
+            assertThat(instance.get("applyReason").asText()).as("%s", instance)
+                    .contains("confirm").contains(CONFIRM_DEADLINE.toSeconds() + " s");
+        });
+        long shown = System.nanoTime();
+        System.out.println("MEASURED path back -> control plane shows ROLLED_BACK: "
+                + TimeUnit.NANOSECONDS.toMillis(shown - restored) + " ms");
+        assertThat(clientTool.connect(OTHER, HOST, 443)).isEqualTo("REFUSED");
+
+        // The cut was transient: once the control plane answers again and the hold-off (the confirm
+        // deadline after a first rollback) has passed, the agent tries the version again, and it holds.
+        awaitApplied(version, CONFIRM_DEADLINE.plusSeconds(15));
+        System.out.println("MEASURED ROLLED_BACK shown -> retried and APPLIED: "
+                + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - shown) + " ms (hold-off " + CONFIRM_DEADLINE.toSeconds() + " s)");
+        assertThat(clientTool.connect(OTHER, HOST, 443)).isEqualTo("ESTABLISHED");
+
+        // The stream recovered: a later save applies as usual.
+        int later = save(policy("enforce", "enforce", "deny", destinations));
+        awaitApplied(later, Duration.ofSeconds(10));
+        assertThat(clientTool.connect(OTHER, HOST, 443)).isEqualTo("REFUSED");
+        assertThat(clientTool.connect(ALLOWED, HOST, 443)).isEqualTo("ESTABLISHED");
+        assertThat(hostTool.connect("-", OTHER, 443)).isEqualTo("REFUSED");
+    }
+
+    @Test
+    @Order(6)
     void withTheControlPlaneDownEnforcementHoldsAndARestartedAgentEnforcesBeforeItConnects() throws Exception {
         server.getApplicationContext().close();
         server = null;
@@ -298,11 +382,16 @@ class SystemIT {
     // ---------------------------------------------------------------- the REST API
 
     private static String policy(String inbound, String outbound, String defaultAction, String destinations) {
+        return policy(inbound, outbound, defaultAction, destinations, "");
+    }
+
+    /** {@code allowlist}: more inbound allowlist entries, each followed by a comma. */
+    private static String policy(String inbound, String outbound, String defaultAction, String destinations, String allowlist) {
         return """
                 {
                   "mode": { "inbound": "%s", "outbound": "%s" },
                   "inbound": {
-                    "allowlist": [
+                    "allowlist": [ %s
                       { "id": "in-client", "cidr": "203.0.113.10/32",
                         "description": "the allowed client", "requestedBy": "system-test@example.com" },
                       { "id": "in-client6", "cidr": "2001:db8::10/128",
@@ -315,7 +404,7 @@ class SystemIT {
                     "ports": [ { "proto": "tcp", "port": 443, "description": "HTTPS" } ],
                     "defaultAction": "%s"
                   }
-                }""".formatted(inbound, outbound, destinations, defaultAction);
+                }""".formatted(inbound, outbound, allowlist, destinations, defaultAction);
     }
 
     /** PUTs the policy with If-Match of the current version; returns the new version. */
@@ -354,7 +443,36 @@ class SystemIT {
             JsonNode instance = instances.get(0);
             assertThat(instance.get("connected").asBoolean()).as("%s", instance).isTrue();
             assertThat(instance.get("appliedPolicyVersion").asInt()).as("%s", instance).isEqualTo(version);
+            assertThat(instance.get("applyOutcome").asText()).as("%s", instance).isEqualTo("APPLIED");
         });
+    }
+
+    // ---------------------------------------------------------------- cutting the host's path
+
+    /**
+     * Drops what the host namespace sends to the agent gateway, in the root namespace (outside the agent
+     * and its table), with a table of this test's own; nothing else on the machine is touched.
+     */
+    private static void cutPath() throws IOException {
+        String table = "cfs_cut_" + rootVeth.substring(3);
+        Path script = dir.resolve("cut.nft");
+        Files.writeString(script, """
+                table inet %s {
+                    chain input {
+                        type filter hook input priority filter; policy accept;
+                        iifname "%s" ip daddr %s tcp dport %d drop
+                    }
+                }
+                """.formatted(table, rootVeth, GATEWAY_ADDRESS, gatewayPort));
+        ok(Netns.run(List.of("nft", "-f", script.toString())));
+        cutTable = table;
+    }
+
+    private static void restorePath() throws IOException {
+        if (cutTable != null) {
+            ok(Netns.run(List.of("nft", "delete", "table", "inet", cutTable)));
+            cutTable = null;
+        }
     }
 
     private record Response(int status, JsonNode body, String etag) {}
@@ -399,7 +517,7 @@ class SystemIT {
             ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
             builder.environment().put("PATH", System.getenv().getOrDefault("PATH", "") + ":/usr/sbin:/sbin");
             builder.environment().put("CLAWFENCE_AGENT_DRIFT_CHECK_INTERVAL", "500ms");
-            builder.environment().put("CLAWFENCE_AGENT_CONFIRM_DEADLINE", "5s");
+            builder.environment().put("CLAWFENCE_AGENT_CONFIRM_DEADLINE", CONFIRM_DEADLINE.toSeconds() + "s");
             Process process = builder.start();
             List<String> lines = new CopyOnWriteArrayList<>();
             Thread.ofVirtual().start(() -> {

@@ -19,11 +19,14 @@ import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
@@ -33,7 +36,10 @@ import java.util.function.Consumer;
  * hashes it holds, host facts), applies each {@code PolicyUpdate} through {@link Agent#offer} with a
  * Ping/Pong round trip on this stream as the commit-confirmed {@link dev.clawfence.agent.Confirmation},
  * reports every {@code ApplyResult} and drift. Updates are applied on their own thread, because the
- * Pong that confirms one arrives on the stream that delivered it. {@link #session()} runs one stream
+ * Pong that confirms one arrives on the stream that delivered it. A version rolled back for want of a
+ * Pong is tried again once the control plane answers again and the hold-off has passed
+ * ({@link Agent.Retry}); when the control plane sends it again after a reconnect, the agent reports the
+ * rollback again and starts the hold-off from there. {@link #session()} runs one stream
  * until it ends; {@link #run} reconnects with backoff.
  */
 public final class SyncClient {
@@ -77,68 +83,190 @@ public final class SyncClient {
 
     /** One Sync stream, until the control plane ends it (normally or with an error). */
     public void session() throws InterruptedException, ExecutionException, IOException {
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        Map<Long, CompletableFuture<Void>> pongs = new ConcurrentHashMap<>();
-        ExecutorService updates = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("policy-updates").factory());
-        Object sendLock = new Object();
-        StreamObserver<AgentMessage>[] out = new StreamObserver[1];
-        Consumer<AgentMessage> send = message -> {
-            synchronized (sendLock) {
-                if (!done.isDone()) {
-                    out[0].onNext(message);
-                }
-            }
-        };
-        out[0] = AgentGatewayGrpc.newStub(channel).sync(new StreamObserver<>() {
-            @Override
-            public void onNext(ControlMessage message) {
-                switch (message.getBodyCase()) {
-                    case POLICY_UPDATE -> {
-                        PolicyUpdate update = message.getPolicyUpdate();
-                        updates.execute(() -> send.accept(AgentMessage.newBuilder().setApplyResult(apply(update, send, pongs)).build()));
-                    }
-                    case PONG -> {
-                        CompletableFuture<Void> pong = pongs.remove(message.getPong().getNonce());
-                        if (pong != null) {
-                            pong.complete(null);
-                        }
-                    }
-                    default -> log.accept("warning: ignoring an unknown control message");
-                }
-            }
-
-            @Override
-            public void onError(Throwable error) {
-                done.completeExceptionally(error);
-            }
-
-            @Override
-            public void onCompleted() {
-                done.complete(null);
-            }
-        });
-        agent.onDrift((detail, restored) -> send.accept(AgentMessage.newBuilder()
+        Stream stream = new Stream();
+        agent.onDrift((detail, restored) -> stream.send(AgentMessage.newBuilder()
                 .setDrift(DriftReport.newBuilder().setDetail(detail).setRestored(restored)).build()));
         try {
-            send.accept(AgentMessage.newBuilder().setHello(hello()).build());
-            done.get();
+            stream.send(AgentMessage.newBuilder().setHello(hello()).build());
+            stream.done.get();
         } finally {
             agent.onDrift(dev.clawfence.agent.DriftListener.NONE);
+            stream.close();
+        }
+    }
+
+    /**
+     * The state of one stream. Updates, retries of rolled-back versions and their timers all run one at a
+     * time on {@code updates}, so a retry never races an update that supersedes it; nothing there blocks
+     * except the confirmation of an apply.
+     */
+    private final class Stream implements StreamObserver<ControlMessage> {
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+        private final Map<Long, CompletableFuture<Void>> pongs = new ConcurrentHashMap<>();
+        private final ScheduledExecutorService updates =
+                Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("policy-updates").factory());
+        private final Object sendLock = new Object();
+        private final StreamObserver<AgentMessage> out;
+        /** The rolled-back version this stream is bringing back (0: none); only touched on {@code updates}. */
+        private long retrying;
+
+        Stream() {
+            out = AgentGatewayGrpc.newStub(channel).sync(this);
+        }
+
+        void send(AgentMessage message) {
+            synchronized (sendLock) {
+                if (!done.isDone()) {
+                    out.onNext(message);
+                }
+            }
+        }
+
+        @Override
+        public void onNext(ControlMessage message) {
+            switch (message.getBodyCase()) {
+                case POLICY_UPDATE -> {
+                    PolicyUpdate update = message.getPolicyUpdate();
+                    later(() -> received(update), Duration.ZERO);
+                }
+                case PONG -> {
+                    CompletableFuture<Void> pong = pongs.remove(message.getPong().getNonce());
+                    if (pong != null) {
+                        pong.complete(null);
+                    }
+                }
+                default -> log.accept("warning: ignoring an unknown control message");
+            }
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            done.completeExceptionally(error);
+        }
+
+        @Override
+        public void onCompleted() {
+            done.complete(null);
+        }
+
+        void close() {
             updates.shutdownNow();
             pongs.values().forEach(pong -> pong.cancel(false));
             synchronized (sendLock) {
                 try {
-                    out[0].onCompleted();
+                    out.onCompleted();
                 } catch (RuntimeException e) {
                     // the stream is already gone
                 }
             }
         }
+
+        private void received(PolicyUpdate update) {
+            Optional<Agent.Retry> held = agent.retry()
+                    .filter(retry -> retry.version() == update.getVersion() && retry.update().getPolicy().equals(update.getPolicy()));
+            if (held.isEmpty()) {
+                applyAndReport(update);
+                return;
+            }
+            // The control plane sends a version this agent rolled back again, as it does after every
+            // reconnect: answer with the rollback (the first report may have died with the old stream)
+            // and try it again after the hold-off. The update got here, so the path is back now.
+            Agent.Retry retry = held.get();
+            send(result(new ApplyOutcome(retry.version(), ApplyOutcome.Outcome.ROLLED_BACK,
+                    retry.reason() + "; trying again in " + Agent.text(retry.holdOff()),
+                    agent.current().map(applied -> applied.ruleset().sha256()).orElse(""))));
+            if (retrying != retry.version()) {
+                retrying = retry.version();
+                holdOff(retry);
+            }
+        }
+
+        private void applyAndReport(PolicyUpdate update) {
+            retrying = 0;
+            ApplyOutcome outcome = agent.offer(update, this::roundTrip);
+            send(result(outcome));
+            if (outcome.outcome() == ApplyOutcome.Outcome.ROLLED_BACK) {
+                retrying = outcome.version();
+                awaitControlPlane(outcome.version());
+            }
+        }
+
+        /**
+         * After a rollback the control plane was not reachable: Ping (one at a time, each given the
+         * confirm deadline) until a Pong shows it is again, then wait out the hold-off. The Pong comes
+         * after the control plane has handled the {@code ROLLED_BACK} report sent before the Ping, so
+         * the rollback is visible there for the whole hold-off.
+         */
+        private void awaitControlPlane(long version) {
+            if (retrying(version).isEmpty()) {
+                return;
+            }
+            Duration deadline = agent.confirmDeadline();
+            ping().orTimeout(deadline.toMillis(), TimeUnit.MILLISECONDS).whenComplete((pong, error) -> {
+                if (error == null) {
+                    later(() -> retrying(version).ifPresent(this::holdOff), Duration.ZERO);
+                } else if (error instanceof TimeoutException) {
+                    later(() -> awaitControlPlane(version), Duration.ZERO);
+                }
+                // else cancelled: the stream ended, and the next one starts over
+            });
+        }
+
+        private void holdOff(Agent.Retry retry) {
+            log.accept("policy version " + retry.version() + " will be tried again in " + Agent.text(retry.holdOff())
+                    + " (rolled back " + retry.rollbacks() + " time(s); the control plane answers now)");
+            later(() -> retrying(retry.version()).ifPresent(again -> {
+                log.accept("trying policy version " + again.version() + " again");
+                applyAndReport(again.update());
+            }), retry.holdOff());
+        }
+
+        /** The agent's pending retry, if it is still {@code version} and still this stream's to bring back. */
+        private Optional<Agent.Retry> retrying(long version) {
+            return retrying == version ? agent.retry().filter(retry -> retry.version() == version) : Optional.empty();
+        }
+
+        private void later(Runnable task, Duration delay) {
+            Runnable logged = () -> {
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    // A scheduled task's exception would otherwise vanish into its unread future.
+                    log.accept("error: policy update: " + e);
+                }
+            };
+            try {
+                updates.schedule(logged, delay.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                // the stream has ended
+            }
+        }
+
+        private CompletableFuture<Void> ping() {
+            long nonce = random.nextLong();
+            CompletableFuture<Void> pong = new CompletableFuture<>();
+            pongs.put(nonce, pong);
+            pong.whenComplete((ignored, error) -> pongs.remove(nonce));
+            send(AgentMessage.newBuilder().setPing(Ping.newBuilder().setNonce(nonce)).build());
+            return pong;
+        }
+
+        /** A Ping, and whether its Pong came back within {@code deadline}: the confirmation of an apply. */
+        private boolean roundTrip(Duration deadline) throws InterruptedException {
+            CompletableFuture<Void> pong = ping();
+            try {
+                pong.get(deadline.toMillis(), TimeUnit.MILLISECONDS);
+                return true;
+            } catch (TimeoutException | ExecutionException | CancellationException e) {
+                return false;
+            } finally {
+                pong.cancel(false); // forgets the nonce if no Pong came
+            }
+        }
     }
 
-    private ApplyResult apply(PolicyUpdate update, Consumer<AgentMessage> send, Map<Long, CompletableFuture<Void>> pongs) {
-        ApplyOutcome outcome = agent.offer(update, deadline -> roundTrip(deadline, send, pongs));
-        return ApplyResult.newBuilder()
+    private static AgentMessage result(ApplyOutcome outcome) {
+        return AgentMessage.newBuilder().setApplyResult(ApplyResult.newBuilder()
                 .setPolicyVersion(outcome.version())
                 .setOutcome(switch (outcome.outcome()) {
                     case APPLIED -> ApplyResult.Outcome.APPLIED;
@@ -146,24 +274,8 @@ public final class SyncClient {
                     case ROLLED_BACK -> ApplyResult.Outcome.ROLLED_BACK;
                 })
                 .setReason(outcome.reason())
-                .setRulesetHash(outcome.rulesetHash())
+                .setRulesetHash(outcome.rulesetHash()))
                 .build();
-    }
-
-    /** A Ping, and whether its Pong came back within {@code deadline}. */
-    private boolean roundTrip(Duration deadline, Consumer<AgentMessage> send, Map<Long, CompletableFuture<Void>> pongs) throws InterruptedException {
-        long nonce = random.nextLong();
-        CompletableFuture<Void> pong = new CompletableFuture<>();
-        pongs.put(nonce, pong);
-        send.accept(AgentMessage.newBuilder().setPing(Ping.newBuilder().setNonce(nonce)).build());
-        try {
-            pong.get(deadline.toMillis(), TimeUnit.MILLISECONDS);
-            return true;
-        } catch (TimeoutException | ExecutionException | java.util.concurrent.CancellationException e) {
-            return false;
-        } finally {
-            pongs.remove(nonce);
-        }
     }
 
     private AgentHello hello() throws IOException {
