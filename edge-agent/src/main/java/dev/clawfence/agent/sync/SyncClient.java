@@ -45,6 +45,8 @@ public final class SyncClient {
     private final String agentVersion;
     private final Consumer<String> log;
     private final SecureRandom random = new SecureRandom();
+    private volatile Runnable endStream = () -> { };
+    private volatile boolean reconnecting;
 
     public SyncClient(Channel channel, Agent agent, Store store, Map<String, String> hostFacts, String agentVersion, Consumer<String> log) {
         this.channel = channel;
@@ -55,6 +57,16 @@ public final class SyncClient {
         this.log = log;
     }
 
+    /**
+     * Ends the current stream once the update in hand (if any) is applied and reported, and opens the
+     * next at once: after a certificate renewal this moves the stream to the new identity without
+     * cutting a commit-confirmed apply short.
+     */
+    public void reconnect() {
+        reconnecting = true;
+        endStream.run();
+    }
+
     /** Runs sessions until interrupted, waiting 1 s doubling to 60 s between failed ones; enforcement never stops meanwhile. */
     public void run() throws InterruptedException {
         long backoff = 1000;
@@ -62,6 +74,11 @@ public final class SyncClient {
             long started = System.nanoTime();
             try {
                 session();
+                if (reconnecting) {
+                    reconnecting = false;
+                    log.accept("sync stream ended to reconnect with the renewed certificate");
+                    continue;
+                }
                 log.accept("sync stream closed by the control plane; reconnecting");
             } catch (ExecutionException | IOException e) {
                 Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
@@ -81,6 +98,14 @@ public final class SyncClient {
         Map<Long, CompletableFuture<Void>> pongs = new ConcurrentHashMap<>();
         ExecutorService updates = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("policy-updates").factory());
         Object sendLock = new Object();
+        reconnecting = false;
+        endStream = () -> {
+            try {
+                updates.execute(() -> done.complete(null));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // the stream has ended already
+            }
+        };
         StreamObserver<AgentMessage>[] out = new StreamObserver[1];
         Consumer<AgentMessage> send = message -> {
             synchronized (sendLock) {
@@ -123,6 +148,7 @@ public final class SyncClient {
             send.accept(AgentMessage.newBuilder().setHello(hello()).build());
             done.get();
         } finally {
+            endStream = () -> { };
             agent.onDrift(dev.clawfence.agent.DriftListener.NONE);
             updates.shutdownNow();
             pongs.values().forEach(pong -> pong.cancel(false));
