@@ -148,7 +148,7 @@ public final class SystemdNotifier {
         return true;
     }
 
-    /** The libc calls; loaded only when a notification is sent, so a disabled notifier never touches native code. */
+    /** The libc calls; linked only when NOTIFY_SOCKET is set, so a disabled notifier never touches native code. */
     private static final class Native {
 
         private static final int AF_UNIX = 1;
