@@ -7,10 +7,13 @@ import dev.clawfence.agent.enforce.CommandRunner;
 import dev.clawfence.agent.enforce.Enforcer;
 import dev.clawfence.agent.state.Store;
 import dev.clawfence.agent.enforce.nftables.NftablesEnforcer;
-import dev.clawfence.agent.sync.ControlPlaneChannel;
+import dev.clawfence.agent.sync.ControlPlaneConnection;
 import dev.clawfence.agent.sync.EnrolmentClient;
+import dev.clawfence.agent.sync.Renewal;
 import dev.clawfence.agent.sync.SyncClient;
-import io.grpc.ManagedChannel;
+import dev.clawfence.agent.systemd.SystemdNotifier;
+import java.security.SecureRandom;
+import java.time.Duration;
 import dev.clawfence.agent.sync.EnrolmentException;
 import dev.clawfence.agent.sync.EnrolmentToken;
 import dev.clawfence.agent.sync.Identity;
@@ -70,6 +73,7 @@ public final class Main implements Callable<Integer> {
     private final PrintStream out;
     private final PrintStream err;
     private final CountDownLatch stop;
+    private boolean justEnrolled;
 
     Main(Map<String, String> env, CommandRunner runner, PrintStream out, PrintStream err, CountDownLatch stop) {
         this.env = env;
@@ -143,6 +147,7 @@ public final class Main implements Callable<Integer> {
             out.println("removed the " + enforcer.backend() + " ruleset of Clawfence; the state directory " + cfg.stateDir() + " is kept");
             return 0;
         }
+        SystemdNotifier systemd = SystemdNotifier.fromEnvironment(env, log);
         Store store = new Store(cfg.stateDir());
         try (Agent agent = new Agent(enforcer, store, new Agent.Settings(cfg.driftCheckInterval(), cfg.confirmDeadline()), Clock.systemUTC(), log)) {
             log.accept("clawfence-agent " + Version.VERSION + " starting: backend " + enforcer.backend() + ", state " + cfg.stateDir());
@@ -151,16 +156,32 @@ public final class Main implements Callable<Integer> {
                 ProcessHandle.current().info().startInstant().ifPresent(started -> log.accept("enforced "
                         + java.time.Duration.between(started, Instant.now()).toMillis() + " ms after the process started"));
             }
-            Optional<Identity> identity = identity(cfg, store, log);
-            if (identity.isEmpty()) {
-                log.accept("not enrolled (pass --server and --token once): enforcing the stored policy only");
-                stop.await();
-            } else {
-                sync(identity.get(), agent, store, enforcer, log);
+            // Units ordered after this one (the network) start now: the stored policy is in force, or there is
+            // none that can be, and nothing below may delay boot (it needs the network).
+            systemd.ready(report.enforcedVersion() != 0
+                    ? "enforcing stored policy version " + report.enforcedVersion() + agent.current().map(applied -> " (" + applied.ruleset() + ")").orElse("")
+                    : report.problem() != null ? "no policy enforced: " + report.problem()
+                    : "no stored policy: nothing is enforced until the control plane sends one");
+            try {
+                Optional<Identity> identity = identity(cfg, store, log, systemd, agent);
+                if (identity.isEmpty()) {
+                    log.accept("not enrolled (pass --server and --token once): enforcing the stored policy only");
+                    systemd.status("not enrolled (no server and token): " + enforcing(agent));
+                    stop.await();
+                } else {
+                    sync(identity.get(), justEnrolled, agent, store, enforcer, log, systemd, cfg.confirmDeadline());
+                }
+                log.accept("stopping; the ruleset stays in force");
+            } finally {
+                systemd.stopping("stopping; the ruleset stays in force");
             }
-            log.accept("stopping; the ruleset stays in force");
         }
         return 0;
+    }
+
+    /** What is enforced, for status lines. */
+    private static String enforcing(Agent agent) {
+        return agent.current().map(applied -> "enforcing policy version " + applied.version()).orElse("enforcing no policy yet");
     }
 
     /**
@@ -168,7 +189,8 @@ public final class Main implements Callable<Integer> {
      * has not enrolled yet. Runs after the stored policy is in force, so a failure here never leaves the
      * host unenforced.
      */
-    private Optional<Identity> identity(AgentConfig cfg, Store store, Consumer<String> log) throws EnrolmentException, IOException {
+    private Optional<Identity> identity(AgentConfig cfg, Store store, Consumer<String> log, SystemdNotifier systemd, Agent agent)
+            throws EnrolmentException, IOException {
         Store.Load<Identity> stored = store.identity();
         if (stored.problem() != null) {
             log.accept("warning: ignoring the stored identity: " + stored.problem());
@@ -185,15 +207,22 @@ public final class Main implements Callable<Integer> {
         }
         EnrolmentToken token = EnrolmentToken.parse(cfg.token());
         log.accept("enrolling with " + cfg.server() + " (CA pin " + token.toString().substring("cfe1.<hidden>.".length()) + ")");
+        systemd.status("enrolling with " + cfg.server() + "; " + enforcing(agent));
         Identity identity = EnrolmentClient.enroll(cfg.server(), token, hostname(), Version.VERSION, cfg.confirmDeadline());
         store.saveIdentity(identity);
+        justEnrolled = true;
         log.accept("enrolled with " + cfg.server() + " as instance " + identity.instanceId() + " of tenant " + identity.tenantId()
                 + "; later starts need only --state-dir");
         return Optional.of(identity);
     }
 
-    /** Keeps the Sync stream up (reconnecting) until the process is asked to stop. */
-    private void sync(Identity identity, Agent agent, Store store, Enforcer enforcer, Consumer<String> log) throws Exception {
+    /**
+     * Keeps the Sync stream up (reconnecting) and the certificate renewed until the process is asked to
+     * stop. A renewed identity is used for new calls at once, and the Sync stream moves to it as soon as
+     * no policy update is in hand.
+     */
+    private void sync(Identity identity, boolean justEnrolled, Agent agent, Store store, Enforcer enforcer, Consumer<String> log,
+            SystemdNotifier systemd, Duration confirmDeadline) throws Exception {
         Map<String, String> facts = new LinkedHashMap<>();
         facts.put("hostname", hostname());
         facts.put("kernel", System.getProperty("os.version"));
@@ -201,21 +230,43 @@ public final class Main implements Callable<Integer> {
         if (enforcer.backend().equals("nftables")) {
             NftablesEnforcer.version(runner).ifPresent(version -> facts.put("nft_version", version));
         }
-        ManagedChannel channel = ControlPlaneChannel.open(identity);
-        SyncClient client = new SyncClient(channel, agent, store, facts, Version.VERSION, log);
-        Thread syncing = Thread.ofPlatform().daemon().name("sync").start(() -> {
+        Consumer<Boolean> connectivity = connected -> systemd.status(connected
+                ? "connected to " + identity.server() + " as instance " + identity.instanceId() + "; " + enforcing(agent)
+                : "cannot reach " + identity.server() + ", retrying; still " + enforcing(agent));
+        try (ControlPlaneConnection open = ControlPlaneConnection.open(identity, connectivity)) {
+            SyncClient client = new SyncClient(open, agent, store, facts, Version.VERSION, log);
+            Renewal renewal = new Renewal(identity, open, store, Clock.systemUTC(), new SecureRandom(), new Renewal.Listener() {
+                @Override
+                public void renewed(Identity renewed) {
+                    try {
+                        // The old stream may still be confirming an apply: give it that long before closing its channel.
+                        open.use(renewed, confirmDeadline.plusSeconds(30));
+                        client.reconnect();
+                    } catch (java.security.GeneralSecurityException | IOException e) {
+                        log.accept("error: the renewed certificate cannot be used (" + e.getMessage() + "); it is stored, and a restart uses it");
+                    }
+                }
+
+                @Override
+                public void failing(String problem) {
+                    systemd.status(problem + "; still " + enforcing(agent));
+                }
+            }, log);
+            Thread syncing = Thread.ofPlatform().daemon().name("sync").start(() -> {
+                try {
+                    client.run();
+                } catch (InterruptedException e) {
+                    // stopping
+                }
+            });
+            log.accept("syncing with " + identity.server() + " as instance " + identity.instanceId());
+            renewal.start(justEnrolled);
             try {
-                client.run();
-            } catch (InterruptedException e) {
-                // stopping
+                stop.await();
+            } finally {
+                renewal.close();
+                syncing.interrupt();
             }
-        });
-        log.accept("syncing with " + identity.server() + " as instance " + identity.instanceId());
-        try {
-            stop.await();
-        } finally {
-            syncing.interrupt();
-            channel.shutdownNow();
         }
     }
 

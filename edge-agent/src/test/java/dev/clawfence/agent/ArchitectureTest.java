@@ -36,6 +36,13 @@ class ArchitectureTest {
     }
 
     @Test
+    void theSystemdNotifierIsPlainJdk() {
+        noClasses().that().resideInAPackage("..agent.systemd..")
+                .should().dependOnClassesThat().resideOutsideOfPackages("java..", "..agent.systemd..")
+                .check(AGENT);
+    }
+
+    @Test
     void onlyEnforcersRunCommands() {
         noClasses().that().resideOutsideOfPackage("..agent.enforce..")
                 .should().callConstructor(ProcessBuilder.class, String[].class)

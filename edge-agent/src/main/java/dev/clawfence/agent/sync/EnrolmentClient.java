@@ -72,7 +72,8 @@ public final class EnrolmentClient {
         }
     }
 
-    private static void check(List<byte[]> chainDer, KeyPair keys, PinnedTrust trust) throws EnrolmentException {
+    /** Checks that {@code chainDer} certifies {@code keys} and leads to the CA {@code trust} pins (enrolment and renewal). */
+    static void check(List<byte[]> chainDer, KeyPair keys, PinnedTrust trust) throws EnrolmentException {
         if (chainDer.isEmpty()) {
             throw new EnrolmentException("the control plane returned no certificate");
         }
@@ -92,7 +93,7 @@ public final class EnrolmentClient {
     }
 
     /** The status in one line; a TLS failure names its cause (e.g. the pin did not match). */
-    private static String describe(Status status) {
+    static String describe(Status status) {
         for (Throwable cause = status.getCause(); cause != null; cause = cause.getCause()) {
             if (cause instanceof CertificateException) {
                 return "the server is not trusted: " + cause.getMessage();

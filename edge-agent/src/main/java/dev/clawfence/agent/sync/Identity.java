@@ -38,6 +38,16 @@ public record Identity(String server, String instanceId, String tenantId, byte[]
         return chain;
     }
 
+    /** The agent's own certificate (the first of the chain). */
+    public X509Certificate certificate() throws GeneralSecurityException {
+        return chain().getFirst();
+    }
+
+    /** The same instance with a new key and certificate chain, as a renewal returns them. */
+    public Identity renewed(byte[] newPrivateKeyPkcs8, List<byte[]> newChainDer) {
+        return new Identity(server, instanceId, tenantId, newPrivateKeyPkcs8, newChainDer);
+    }
+
     /** A line-based text form: {@code key=value}, binary values in base64. */
     public byte[] encode() {
         Base64.Encoder b64 = Base64.getEncoder();

@@ -51,6 +51,8 @@ public final class SyncClient {
     private final String agentVersion;
     private final Consumer<String> log;
     private final SecureRandom random = new SecureRandom();
+    private volatile Runnable endStream = () -> { };
+    private volatile boolean reconnecting;
 
     public SyncClient(Channel channel, Agent agent, Store store, Map<String, String> hostFacts, String agentVersion, Consumer<String> log) {
         this.channel = channel;
@@ -61,6 +63,16 @@ public final class SyncClient {
         this.log = log;
     }
 
+    /**
+     * Ends the current stream once the update in hand (if any) is applied and reported, and opens the
+     * next at once: after a certificate renewal this moves the stream to the new identity without
+     * cutting a commit-confirmed apply short.
+     */
+    public void reconnect() {
+        reconnecting = true;
+        endStream.run();
+    }
+
     /** Runs sessions until interrupted, waiting 1 s doubling to 60 s between failed ones; enforcement never stops meanwhile. */
     public void run() throws InterruptedException {
         long backoff = 1000;
@@ -68,6 +80,11 @@ public final class SyncClient {
             long started = System.nanoTime();
             try {
                 session();
+                if (reconnecting) {
+                    reconnecting = false;
+                    log.accept("sync stream ended to reconnect with the renewed certificate");
+                    continue;
+                }
                 log.accept("sync stream closed by the control plane; reconnecting");
             } catch (ExecutionException | IOException e) {
                 Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
@@ -84,12 +101,16 @@ public final class SyncClient {
     /** One Sync stream, until the control plane ends it (normally or with an error). */
     public void session() throws InterruptedException, ExecutionException, IOException {
         Stream stream = new Stream();
+        reconnecting = false;
+        // Queued behind the update in hand, so a reconnect never cuts a commit-confirmed apply short.
+        endStream = () -> stream.later(() -> stream.done.complete(null), Duration.ZERO);
         agent.onDrift((detail, restored) -> stream.send(AgentMessage.newBuilder()
                 .setDrift(DriftReport.newBuilder().setDetail(detail).setRestored(restored)).build()));
         try {
             stream.send(AgentMessage.newBuilder().setHello(hello()).build());
             stream.done.get();
         } finally {
+            endStream = () -> { };
             agent.onDrift(dev.clawfence.agent.DriftListener.NONE);
             stream.close();
         }

@@ -204,6 +204,7 @@ class InstallScriptTest {
         List<String> lines = unit.lines().map(String::strip).filter(l -> !l.startsWith("#")).toList();
         assertThat(lines).contains("DefaultDependencies=no", "Before=network-pre.target", "Wants=network-pre.target",
                 "Conflicts=shutdown.target", "Before=shutdown.target", "WantedBy=multi-user.target",
+                "Type=notify", "NotifyAccess=main", "TimeoutStartSec=30s",
                 "CapabilityBoundingSet=CAP_NET_ADMIN", "AmbientCapabilities=CAP_NET_ADMIN", "NoNewPrivileges=yes",
                 "ProtectSystem=strict", "ReadWritePaths=/var/lib/clawfence", "Restart=always", "RestartSec=2s",
                 "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK", "SystemCallArchitectures=native");

@@ -64,14 +64,24 @@ final class TestCa {
     }
 
     X509Certificate issue(String host, PublicKey subject, Instant notAfter) throws Exception {
-        return sign(new X500Name("CN=" + host), subject, new X500Name(certificate.getSubjectX500Principal().getName()), keys, false, host, notAfter);
+        return issue(host, subject, Instant.now().minus(Duration.ofHours(1)), notAfter);
+    }
+
+    /** A certificate valid from {@code notBefore} to {@code notAfter}, for short-lived certificates that renew. */
+    X509Certificate issue(String host, PublicKey subject, Instant notBefore, Instant notAfter) throws Exception {
+        return sign(new X500Name("CN=" + host), subject, new X500Name(certificate.getSubjectX500Principal().getName()), keys, false, host, notBefore, notAfter);
     }
 
     private static X509Certificate sign(X500Name subject, PublicKey subjectKey, X500Name issuer, KeyPair issuerKeys, boolean ca, String host,
             Instant notAfter) throws Exception {
-        Instant now = Instant.now();
-        JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(issuer, BigInteger.valueOf(SERIAL.getAndIncrement()),
-                Date.from(now.minus(Duration.ofHours(1))), Date.from(notAfter), subject, subjectKey);
+        return sign(subject, subjectKey, issuer, issuerKeys, ca, host, Instant.now().minus(Duration.ofHours(1)), notAfter);
+    }
+
+    private static X509Certificate sign(X500Name subject, PublicKey subjectKey, X500Name issuer, KeyPair issuerKeys, boolean ca, String host,
+            Instant notBefore, Instant notAfter) throws Exception {
+        // Random serials: certificates of different gateway processes must not share one.
+        JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(issuer, new BigInteger(64, new java.security.SecureRandom()).add(BigInteger.valueOf(SERIAL.getAndIncrement())),
+                Date.from(notBefore), Date.from(notAfter), subject, subjectKey);
         builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
         if (host != null) {
             builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName(

@@ -9,6 +9,8 @@ import dev.clawfence.proto.agent.v1.ApplyResult;
 import dev.clawfence.proto.agent.v1.ControlMessage;
 import dev.clawfence.proto.agent.v1.PolicyUpdate;
 import dev.clawfence.proto.agent.v1.Pong;
+import dev.clawfence.proto.agent.v1.RenewRequest;
+import dev.clawfence.proto.agent.v1.RenewResponse;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Grpc;
@@ -44,7 +46,10 @@ import org.bouncycastle.pkcs.PKCS10CertificationRequest;
  * {@code TestGateway CA_DIR ADDRESS PORT SECRET [CERT_HOST]} serves TLS with a certificate for
  * {@code CERT_HOST} (default ADDRESS) issued by the CA in {@code CA_DIR}, sends its CA in the chain,
  * accepts only the token secret {@code SECRET} and signs the agent's CSR; Sync needs the client
- * certificate so issued. Prints {@code READY}.
+ * certificate so issued, and so does Renew, which issues a certificate for the new key. Port 0 picks a
+ * free port, printed as {@code PORT n}. {@code -Dcf.certLifetime=PT15S} sets how long agent
+ * certificates live (default a day); while the file {@code -Dcf.revokedFile=FILE} exists the instance
+ * counts as revoked: Sync and Renew are refused as the control plane refuses them. Prints {@code READY}.
  */
 public final class TestGateway extends AgentGatewayGrpc.AgentGatewayImplBase {
 
@@ -53,11 +58,63 @@ public final class TestGateway extends AgentGatewayGrpc.AgentGatewayImplBase {
     private final TestCa ca;
     private final String secret;
     private final PolicyUpdate policy;
+    private final Duration certLifetime = Duration.parse(System.getProperty("cf.certLifetime", "P1D"));
+    private final Path revokedFile = System.getProperty("cf.revokedFile") == null ? null : Path.of(System.getProperty("cf.revokedFile"));
 
     private TestGateway(TestCa ca, String secret, PolicyUpdate policy) {
         this.ca = ca;
         this.secret = secret;
         this.policy = policy;
+    }
+
+    /** The client certificate of the call, if any. */
+    private static X509Certificate peer() {
+        SSLSession session = SESSION.get();
+        try {
+            return session != null && session.getPeerCertificates().length > 0 ? (X509Certificate) session.getPeerCertificates()[0] : null;
+        } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+            return null;
+        }
+    }
+
+    private boolean revoked() {
+        return revokedFile != null && Files.exists(revokedFile);
+    }
+
+    /** A certificate for the agent's key, valid from a second ago for {@code cf.certLifetime}. */
+    private X509Certificate agentCertificate(byte[] csrDer) throws Exception {
+        PKCS10CertificationRequest csr = new PKCS10CertificationRequest(csrDer);
+        PublicKey key = new JcaPEMKeyConverter().getPublicKey(csr.getSubjectPublicKeyInfo());
+        Instant now = Instant.now();
+        return ca.issue("instance-1", key, now.minusSeconds(1), now.plus(certLifetime));
+    }
+
+    /** Renew: prints {@code RENEWED serial=HEX notAfter=INSTANT}, or {@code RENEW refused ...}. */
+    @Override
+    public void renew(RenewRequest request, StreamObserver<RenewResponse> response) {
+        X509Certificate peer = peer();
+        if (peer == null) {
+            print("RENEW refused: no client certificate");
+            response.onError(Status.UNAUTHENTICATED.withDescription("this call needs the client certificate issued at enrolment (mutual TLS); enrol first").asRuntimeException());
+            return;
+        }
+        if (revoked()) {
+            print("RENEW refused: revoked");
+            response.onError(Status.PERMISSION_DENIED.withDescription("instance instance-1 has been revoked; enrol the host again with a new token").asRuntimeException());
+            return;
+        }
+        try {
+            X509Certificate certificate = agentCertificate(request.getCsrDer().toByteArray());
+            print("RENEWED serial=" + certificate.getSerialNumber().toString(16) + " notAfter=" + certificate.getNotAfter().toInstant()
+                    + " by=" + peer.getSerialNumber().toString(16));
+            response.onNext(RenewResponse.newBuilder()
+                    .addCertificateChainDer(ByteString.copyFrom(certificate.getEncoded()))
+                    .addCertificateChainDer(ByteString.copyFrom(ca.certificate.getEncoded()))
+                    .build());
+            response.onCompleted();
+        } catch (Exception e) {
+            response.onError(Status.INVALID_ARGUMENT.withDescription("bad CSR: " + e.getMessage()).asRuntimeException());
+        }
     }
 
     /**
@@ -74,6 +131,17 @@ public final class TestGateway extends AgentGatewayGrpc.AgentGatewayImplBase {
             certified = false;
         }
         print("SYNC client-certificate=" + certified);
+        if (certified) {
+            print("SYNC serial=" + peer().getSerialNumber().toString(16));
+        }
+        if (certified && revoked()) {
+            responses.onError(Status.PERMISSION_DENIED.withDescription("instance instance-1 has been revoked; enrol the host again with a new token").asRuntimeException());
+            return new StreamObserver<>() {
+                public void onNext(AgentMessage message) {}
+                public void onError(Throwable t) {}
+                public void onCompleted() {}
+            };
+        }
         if (!certified) {
             responses.onError(Status.UNAUTHENTICATED.withDescription("a client certificate is required").asRuntimeException());
             return new StreamObserver<>() {
@@ -141,6 +209,7 @@ public final class TestGateway extends AgentGatewayGrpc.AgentGatewayImplBase {
                 .addService(ServerInterceptors.intercept(new TestGateway(ca, args[3], policy), session))
                 .build()
                 .start();
+        System.out.println("PORT " + server.getPort());
         System.out.println("READY");
         System.out.flush();
         while (System.in.read() >= 0) {
@@ -156,9 +225,8 @@ public final class TestGateway extends AgentGatewayGrpc.AgentGatewayImplBase {
             return;
         }
         try {
-            PKCS10CertificationRequest csr = new PKCS10CertificationRequest(request.getCsrDer().toByteArray());
-            PublicKey key = new JcaPEMKeyConverter().getPublicKey(csr.getSubjectPublicKeyInfo());
-            X509Certificate certificate = ca.issue("instance-1", key, Instant.now().plus(Duration.ofDays(1)));
+            X509Certificate certificate = agentCertificate(request.getCsrDer().toByteArray());
+            print("ENROLLED serial=" + certificate.getSerialNumber().toString(16));
             response.onNext(EnrollResponse.newBuilder()
                     .setInstanceId(UUID.nameUUIDFromBytes(request.getHostname().getBytes()).toString())
                     .setTenantId("7d0c7a52-4b0e-4c34-9d36-1f0b7c0e0001")
