@@ -154,6 +154,40 @@ class NflogReaderIT {
         }
     }
 
+    @Test
+    void anOverflowedReceiveBufferIsCountedAsLossNotHidden() throws Exception {
+        // A tiny buffer and nobody reading during the burst: the kernel must drop, and the reader must say how much.
+        NflogSocket.Options tiny = new NflogSocket.Options(NflogLab.GROUP, 96, 8192, Duration.ofMillis(10), 20, 4096, Duration.ofMillis(100));
+        long counterBefore = lab.burstCounter();
+        NflogSocket socket = NflogSocket.openIn(lab.hostNamespace(), tiny);
+        AtomicLong delivered = new AtomicLong();
+        NflogReader reader = new NflogReader(socket, Clock.systemUTC(), packet -> delivered.incrementAndGet(), e -> { });
+        lab.burst(2_000);
+        Thread thread = Thread.ofPlatform().name("nflog-overflow").start(() -> {
+            try {
+                reader.run();
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        try {
+            // A gap shows only once a later message arrives: a few packets after the burst, while reading.
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
+                lab.burst(1);
+                long counted = (lab.burstCounter() - counterBefore) * NflogLab.BURST_LOGS;
+                return reader.stats().packets() + reader.stats().lost() == counted && reader.stats().lost() > 0;
+            });
+        } finally {
+            reader.stop();
+            thread.join(Duration.ofSeconds(5));
+        }
+        NflogReader.Stats stats = reader.stats();
+        System.out.printf("NFLOG overflow: %s, counter x logs %d%n", stats, (lab.burstCounter() - counterBefore) * NflogLab.BURST_LOGS);
+        assertThat(stats.overruns()).as("ENOBUFS reported").isPositive();
+        assertThat(stats.packets()).isEqualTo(delivered.get()).isPositive();
+        assertThat(stats.malformed()).isZero();
+    }
+
     private record BurstResult(int sent, long counted, long received, long lost, long overruns, long malformed,
             double sendSeconds, double receiveSeconds) {
         @Override
