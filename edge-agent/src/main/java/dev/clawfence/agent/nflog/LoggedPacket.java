@@ -9,7 +9,8 @@ import java.time.Instant;
  * or a copy range shorter than the headers).
  *
  * @param time        the kernel's timestamp of the packet, or the receive time where the kernel sent none
- * @param family      the netfilter family of the hook: 2 (IPv4) or 10 (IPv6)
+ * @param family      the netfilter family of the hook: 2 (IPv4) or 10 (IPv6) for ip, ip6 and inet tables;
+ *                    bridge or netdev tables report their own, the IP version then comes from the header
  * @param hook        the netfilter hook: 0 prerouting, 1 input, 2 forward, 3 output, 4 postrouting
  * @param protocol    the transport protocol number (6 tcp, 17 udp, 1 icmp, 58 ipv6-icmp, ...)
  * @param prefix      the log prefix of the rule, "" where the rule has none; see {@link PrefixCodec}

@@ -19,7 +19,7 @@ public final class NflogReader {
      *
      * @param datagrams  datagrams received
      * @param packets    packets handed to the listener
-     * @param malformed  datagrams that did not parse (their packets are lost; the last error is logged)
+     * @param malformed  datagrams that did not parse to the end (packets after the fault are lost)
      * @param overruns   ENOBUFS reports: the socket's receive buffer overflowed at least once each
      * @param lost       messages missing from the kernel's sequence numbers (dropped before they reached us)
      */
@@ -33,6 +33,8 @@ public final class NflogReader {
         @Override
         public void packet(LoggedPacket packet) {
             track(packet.sequence());
+            // Counted here, not from parse()'s result: a datagram that breaks off has delivered its first packets.
+            packets++;
             listener.accept(packet);
         }
     };
@@ -64,7 +66,7 @@ public final class NflogReader {
                 }
                 datagrams++;
                 try {
-                    packets += NflogParser.parse(datagram, clock.instant(), sink);
+                    NflogParser.parse(datagram, clock.instant(), sink);
                 } catch (NflogFormatException e) {
                     malformed++;
                     malformedListener.accept(e);

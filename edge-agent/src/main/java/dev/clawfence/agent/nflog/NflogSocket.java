@@ -90,8 +90,8 @@ public final class NflogSocket implements AutoCloseable {
     private final Deque<ByteBuffer> early = new ArrayDeque<>();
     private final int fd;
     private final int receiveBufferGranted;
-    private long overruns;
-    private long truncated;
+    private volatile long overruns;
+    private volatile long truncated;
     private boolean closed;
 
     private NflogSocket(Options options) throws IOException {
