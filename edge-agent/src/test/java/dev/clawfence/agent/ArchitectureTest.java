@@ -38,7 +38,7 @@ class ArchitectureTest {
     @Test
     void theSystemdNotifierIsPlainJdk() {
         noClasses().that().resideInAPackage("..agent.systemd..")
-                .should().dependOnClassesThat().resideOutsideOfPackages("java..", "..agent.systemd..")
+                .should().dependOnClassesThat().resideOutsideOfPackages("java..", "..agent.systemd..", "..agent.linux..")
                 .check(AGENT);
     }
 

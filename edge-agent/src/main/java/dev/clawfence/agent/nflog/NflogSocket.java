@@ -1,5 +1,6 @@
 package dev.clawfence.agent.nflog;
 
+import dev.clawfence.agent.linux.Libc;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,19 +1,11 @@
 package dev.clawfence.agent.systemd;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
+import dev.clawfence.agent.linux.Libc;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -27,7 +19,7 @@ import java.util.function.Consumer;
  * enforcement must not depend on the service manager listening.
  *
  * <p>The JDK's channels cannot send {@code AF_UNIX} datagrams, so this calls {@code socket(2)} and
- * {@code sendto(2)} through the FFM API (the jar's manifest grants native access).
+ * {@code sendto(2)} through the FFM API ({@link Libc}) (the jar's manifest grants native access).
  */
 public final class SystemdNotifier {
 
@@ -148,66 +140,45 @@ public final class SystemdNotifier {
         return true;
     }
 
-    /** The libc calls; linked only when NOTIFY_SOCKET is set, so a disabled notifier never touches native code. */
+    /** The libc calls; {@link Libc} is linked only when NOTIFY_SOCKET is set, so a disabled notifier never touches native code. */
     private static final class Native {
 
-        private static final int AF_UNIX = 1;
-        private static final int SOCK_DGRAM = 2;
-        private static final int SOCK_CLOEXEC = 0x80000;
-        private static final int MSG_NOSIGNAL = 0x4000;
-
-        private static final Linker LINKER = Linker.nativeLinker();
-        private static final StructLayout CAPTURED = Linker.Option.captureStateLayout();
-        private static final VarHandle ERRNO = CAPTURED.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-        private static final Linker.Option ERRNO_OPTION = Linker.Option.captureCallState("errno");
-        private static final MethodHandle SOCKET = handle("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), ERRNO_OPTION);
-        private static final MethodHandle SENDTO = handle("sendto",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), ERRNO_OPTION);
-        private static final MethodHandle CLOSE = handle("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        private static final MethodHandle STRERROR = handle("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-
-        private static MethodHandle handle(String name, FunctionDescriptor descriptor, Linker.Option... options) {
-            return LINKER.downcallHandle(LINKER.defaultLookup().find(name)
-                    .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name)), descriptor, options);
-        }
-
-        /** Initialises this class (the method handles); a failure shows at the first send. */
+        /** Initialises {@link Libc} (the method handles); a failure shows at the first send. */
         static void link() {
+            Libc.captureState(Arena.global());
         }
 
         /** Sends one datagram to {@code sunPath}; null when sent, else the reason. */
         static String send(byte[] sunPath, byte[] payload) {
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment errno = arena.allocate(CAPTURED);
-                int fd = (int) SOCKET.invokeExact(errno, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                MemorySegment state = Libc.captureState(arena);
+                int fd = (int) Libc.SOCKET.invokeExact(state, Libc.AF_UNIX, Libc.SOCK_DGRAM | Libc.SOCK_CLOEXEC, 0);
                 if (fd < 0) {
-                    return "socket(AF_UNIX, SOCK_DGRAM): " + describe(errno);
+                    return "socket(AF_UNIX, SOCK_DGRAM): " + describe(state);
                 }
                 try {
                     // struct sockaddr_un { sa_family_t sun_family; char sun_path[108]; }
                     MemorySegment sockaddr = arena.allocate(2 + SUN_PATH, 2);
-                    sockaddr.set(JAVA_SHORT, 0, (short) AF_UNIX);
+                    sockaddr.set(JAVA_SHORT, 0, (short) Libc.AF_UNIX);
                     MemorySegment.copy(sunPath, 0, sockaddr, JAVA_BYTE, 2, sunPath.length);
                     MemorySegment data = arena.allocateFrom(JAVA_BYTE, payload);
-                    long sent = (long) SENDTO.invokeExact(errno, fd, data, (long) payload.length, MSG_NOSIGNAL, sockaddr, 2 + sunPath.length);
+                    long sent = (long) Libc.SENDTO.invokeExact(state, fd, data, (long) payload.length, Libc.MSG_NOSIGNAL,
+                            sockaddr, 2 + sunPath.length);
                     if (sent < 0) {
-                        return "sendto: " + describe(errno);
+                        return "sendto: " + describe(state);
                     }
                     return sent == payload.length ? null : "sendto sent " + sent + " of " + payload.length + " bytes";
                 } finally {
-                    int ignored = (int) CLOSE.invokeExact(fd);
+                    int ignored = (int) Libc.CLOSE.invokeExact(state, fd);
                 }
-            } catch (RuntimeException | Error e) {
-                throw e;
             } catch (Throwable e) {
-                throw new IllegalStateException(e);
+                throw Libc.rethrow(e);
             }
         }
 
-        private static String describe(MemorySegment captured) throws Throwable {
-            int errno = (int) ERRNO.get(captured, 0L);
-            MemorySegment text = (MemorySegment) STRERROR.invokeExact(errno);
-            return (text.equals(MemorySegment.NULL) ? "error" : text.reinterpret(256).getString(0)) + " (errno " + errno + ")";
+        private static String describe(MemorySegment state) {
+            int errno = Libc.errno(state);
+            return Libc.strerror(errno) + " (errno " + errno + ")";
         }
     }
 }

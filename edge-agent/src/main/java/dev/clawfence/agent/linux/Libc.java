@@ -1,4 +1,4 @@
-package dev.clawfence.agent.nflog;
+package dev.clawfence.agent.linux;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -16,49 +16,53 @@ import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 
 /**
- * The few C library calls the NFLOG socket needs, bound through the FFM API. Every call captures
+ * The few C library calls the agent makes itself (the NFLOG netlink socket, network namespaces, the
+ * systemd notification socket), bound through the FFM API. Every call captures
  * {@code errno} right after the call (the JVM may run other native code before Java could read it), into
  * a state segment the caller owns.
  */
-final class Libc {
+public final class Libc {
 
-    static final int AF_NETLINK = 16;
-    static final int SOCK_RAW = 3;
-    static final int SOCK_CLOEXEC = 0x80000;
-    static final int NETLINK_NETFILTER = 12;
-    static final int SOL_SOCKET = 1;
-    static final int SO_RCVBUF = 8;
-    static final int SO_RCVTIMEO = 20;
-    static final int SO_RCVBUFFORCE = 33;
-    static final int MSG_TRUNC = 0x20;
-    static final int O_RDONLY = 0;
-    static final int O_CLOEXEC = 0x80000;
-    static final int CLONE_NEWNET = 0x40000000;
+    public static final int AF_UNIX = 1;
+    public static final int AF_NETLINK = 16;
+    public static final int SOCK_DGRAM = 2;
+    public static final int SOCK_RAW = 3;
+    public static final int SOCK_CLOEXEC = 0x80000;
+    public static final int NETLINK_NETFILTER = 12;
+    public static final int SOL_SOCKET = 1;
+    public static final int SO_RCVBUF = 8;
+    public static final int SO_RCVTIMEO = 20;
+    public static final int SO_RCVBUFFORCE = 33;
+    public static final int MSG_TRUNC = 0x20;
+    public static final int MSG_NOSIGNAL = 0x4000;
+    public static final int O_RDONLY = 0;
+    public static final int O_CLOEXEC = 0x80000;
+    public static final int CLONE_NEWNET = 0x40000000;
 
-    static final int EINTR = 4;
-    static final int EPERM = 1;
-    static final int EAGAIN = 11;
-    static final int EBUSY = 16;
-    static final int ENOBUFS = 105;
+    public static final int EINTR = 4;
+    public static final int EPERM = 1;
+    public static final int EAGAIN = 11;
+    public static final int EBUSY = 16;
+    public static final int ENOBUFS = 105;
 
     private static final Linker LINKER = Linker.nativeLinker();
-    static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
+    public static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
-    static final MethodHandle SOCKET = downcall("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    static final MethodHandle BIND = downcall("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    static final MethodHandle SETSOCKOPT = downcall("setsockopt",
+    public static final MethodHandle SOCKET = downcall("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    public static final MethodHandle BIND = downcall("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    public static final MethodHandle SETSOCKOPT = downcall("setsockopt",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    static final MethodHandle GETSOCKOPT = downcall("getsockopt",
+    public static final MethodHandle GETSOCKOPT = downcall("getsockopt",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-    static final MethodHandle SENDTO = downcall("sendto",
+    public static final MethodHandle SENDTO = downcall("sendto",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
-    static final MethodHandle RECV = downcall("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-    static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    public static final MethodHandle RECV = downcall("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    public static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     // open(2) is variadic in C (the mode); the ABI passes variadic arguments differently, so say so.
-    static final MethodHandle OPEN = downcall("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+    public static final MethodHandle OPEN = downcall("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
             Linker.Option.firstVariadicArg(2));
-    static final MethodHandle SETNS = downcall("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    public static final MethodHandle SETNS = downcall("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
             LINKER.defaultLookup().find("strerror").orElseThrow(), FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -71,20 +75,20 @@ final class Libc {
                 .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name)), descriptor, all);
     }
 
-    static MemorySegment captureState(Arena arena) {
+    public static MemorySegment captureState(Arena arena) {
         return arena.allocate(CAPTURE_LAYOUT);
     }
 
-    static int errno(MemorySegment state) {
+    public static int errno(MemorySegment state) {
         return (int) ERRNO.get(state, 0L);
     }
 
     /** An IOException saying which call failed, with the errno and the C library's words for it. */
-    static IOException failure(String call, int errno) {
+    public static IOException failure(String call, int errno) {
         return new IOException(call + " failed: errno " + errno + " (" + strerror(errno) + ")");
     }
 
-    static String strerror(int errno) {
+    public static String strerror(int errno) {
         try {
             MemorySegment text = (MemorySegment) STRERROR.invokeExact(errno);
             return text.reinterpret(256).getString(0);
@@ -94,7 +98,7 @@ final class Libc {
     }
 
     /** MethodHandle.invokeExact declares Throwable; native calls throw nothing of their own. */
-    static RuntimeException rethrow(Throwable e) {
+    public static RuntimeException rethrow(Throwable e) {
         if (e instanceof RuntimeException runtime) {
             return runtime;
         }
