@@ -39,6 +39,55 @@ public final class PolicyCompiler {
         return new CompiledPolicy(policy.mode(), platform(platform), inbound(policy, countries, now), outbound(policy), validUntil(policy, now));
     }
 
+    /**
+     * The compilations that follow {@code compile(policy, platform, countries, now)} as allowlist entries
+     * lapse, so that an agent can drop them on time without the control plane: one per distinct
+     * {@code expiresAt} after {@code now} and not after {@code horizon}, ascending, at most {@code limit}.
+     * Entry {@code i} equals {@code compile(policy, platform, countries, t)} for every {@code t} from its
+     * {@code effectiveFrom} until its policy's {@code validUntil}, which is the next entry's
+     * {@code effectiveFrom}; the last entry's {@code validUntil} says when the schedule runs out (null
+     * when nothing expires after it).
+     *
+     * @throws IllegalArgumentException when {@code limit} is negative, or as {@link #compile}
+     */
+    public static List<ScheduledPolicy> schedule(PolicyDocument policy, PlatformRules platform, CountryRanges countries,
+            Instant now, int limit, Instant horizon) {
+        if (limit < 0) {
+            throw new IllegalArgumentException("limit must be 0 or more, not " + limit);
+        }
+        List<Instant> instants = policy.inbound().allowlist().stream()
+                .map(AllowlistEntry::expiresAt)
+                .filter(expiry -> expiry != null && expiry.isAfter(now) && !expiry.isAfter(horizon))
+                .distinct().sorted().limit(limit).toList();
+        if (instants.isEmpty()) {
+            return List.of();
+        }
+        // Only the inbound half depends on time: platform and outbound are compiled once and shared.
+        PlatformSets platformSets = platform(platform);
+        CompiledOutbound outbound = outbound(policy);
+        List<ScheduledPolicy> schedule = new ArrayList<>(instants.size());
+        for (Instant at : instants) {
+            schedule.add(new ScheduledPolicy(at, new CompiledPolicy(policy.mode(), platformSets, inbound(policy, countries, at),
+                    outbound, validUntil(policy, at))));
+        }
+        return schedule;
+    }
+
+    /**
+     * The compilation in force at {@code at}: the last of {@code schedule} whose {@code effectiveFrom} is
+     * not after {@code at}, else {@code main}.
+     */
+    public static CompiledPolicy inForce(CompiledPolicy main, List<ScheduledPolicy> schedule, Instant at) {
+        CompiledPolicy result = main;
+        for (ScheduledPolicy step : schedule) {
+            if (step.effectiveFrom().isAfter(at)) {
+                break;
+            }
+            result = step.policy();
+        }
+        return result;
+    }
+
     private static PlatformSets platform(PlatformRules rules) {
         List<String> management = merged(rules.managementRanges());
         List<String> controlPlane = merged(rules.controlPlaneEndpoints());
