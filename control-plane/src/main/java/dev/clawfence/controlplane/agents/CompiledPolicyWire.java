@@ -12,8 +12,12 @@ import dev.clawfence.proto.agent.v1.GeoMode;
 import dev.clawfence.proto.agent.v1.Mode;
 import dev.clawfence.proto.agent.v1.PortRange;
 import dev.clawfence.proto.agent.v1.Protocol;
+import dev.clawfence.proto.agent.v1.ScheduledPolicy;
 import dev.clawfence.proto.agent.v1.SetRef;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The one place where the policy module's compiled policy becomes its protobuf form: modes and enums
@@ -22,12 +26,64 @@ import java.util.List;
  */
 public final class CompiledPolicyWire {
 
-    /** A compiled policy on the wire: the policy (with set references) and the content of every set. */
-    public record Wire(CompiledPolicy policy, List<CompiledSet> sets) {}
+    /**
+     * A compiled policy on the wire: the policy (with set references), its expiry schedule, and the
+     * content of the sets they name: the policy's one per reference, then each content only the
+     * schedule uses, once.
+     */
+    public record Wire(CompiledPolicy policy, List<ScheduledPolicy> scheduled, List<CompiledSet> sets) {
+
+        public Wire {
+            scheduled = List.copyOf(scheduled);
+            sets = List.copyOf(sets);
+        }
+    }
 
     private CompiledPolicyWire() {}
 
+    /** {@code compiled} without a schedule. */
     public static Wire toWire(dev.clawfence.policy.compile.CompiledPolicy compiled) {
+        return toWire(compiled, List.of(), 0);
+    }
+
+    /**
+     * {@code compiled} with as much of {@code schedule} as fits: a step is left out, with every later
+     * one, when the sets it adds (content not yet in the wire form) would take the schedule's own sets
+     * past {@code setBudgetBytes}. The schedule then ends early, which the agent sees from the last
+     * step's {@code valid_until}; the budget keeps a large allowlist with many expiries from multiplying
+     * the update beyond what a gRPC message can carry.
+     */
+    public static Wire toWire(dev.clawfence.policy.compile.CompiledPolicy compiled,
+            List<dev.clawfence.policy.compile.ScheduledPolicy> schedule, long setBudgetBytes) {
+        // The main policy's sets one per reference, as before; a schedule adds only content not yet there.
+        List<CompiledSet> sets = compiled.sets().stream().map(CompiledPolicyWire::set).toList();
+        Map<String, CompiledSet> byHash = new LinkedHashMap<>();
+        sets.forEach(set -> byHash.putIfAbsent(set.getHash(), set));
+        List<CompiledSet> all = new ArrayList<>(sets);
+        List<ScheduledPolicy> scheduled = new ArrayList<>();
+        long spent = 0;
+        for (dev.clawfence.policy.compile.ScheduledPolicy step : schedule) {
+            Map<String, CompiledSet> added = new LinkedHashMap<>();
+            for (var set : step.policy().sets()) {
+                if (!byHash.containsKey(set.hash()) && !added.containsKey(set.hash())) {
+                    added.put(set.hash(), set(set));
+                }
+            }
+            long size = added.values().stream().mapToLong(CompiledSet::getSerializedSize).sum();
+            if (spent + size > setBudgetBytes) {
+                break;
+            }
+            spent += size;
+            byHash.putAll(added);
+            all.addAll(added.values());
+            scheduled.add(ScheduledPolicy.newBuilder().setEffectiveFromEpochMillis(step.effectiveFrom().toEpochMilli())
+                    .setPolicy(policy(step.policy())).build());
+        }
+        return new Wire(policy(compiled), scheduled, all);
+    }
+
+    /** The policy with its sets named by hash. */
+    private static CompiledPolicy policy(dev.clawfence.policy.compile.CompiledPolicy compiled) {
         CompiledPolicy.Builder policy = CompiledPolicy.newBuilder()
                 .setInboundMode(mode(compiled.modes().inbound()))
                 .setOutboundMode(mode(compiled.modes().outbound()))
@@ -46,11 +102,10 @@ public final class CompiledPolicyWire {
             policy.addDomains(DomainEntry.newBuilder().setName(domain.name()).setWildcard(domain.wildcard())
                     .addAllPorts(domain.ports().stream().map(CompiledPolicyWire::ports).toList()));
         }
-        List<CompiledSet> sets = compiled.sets().stream().map(CompiledPolicyWire::set).toList();
-        for (CompiledSet set : sets) {
-            policy.addSets(SetRef.newBuilder().setName(set.getName()).setHash(set.getHash()));
+        for (var set : compiled.sets()) {
+            policy.addSets(SetRef.newBuilder().setName(set.name()).setHash(set.hash()));
         }
-        return new Wire(policy.build(), sets);
+        return policy.build();
     }
 
     private static CompiledSet set(dev.clawfence.policy.compile.CompiledSet<?> set) {

@@ -9,6 +9,7 @@ import dev.clawfence.policy.PlatformRules;
 import dev.clawfence.policy.compile.CompiledPolicy;
 import dev.clawfence.policy.compile.CountryRanges;
 import dev.clawfence.policy.compile.PolicyCompiler;
+import dev.clawfence.policy.compile.ScheduledPolicy;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import java.time.Clock;
@@ -30,12 +31,22 @@ import org.slf4j.LoggerFactory;
  * Compiles a tenant's current policy version for its agents (platform rules plus the gateway's own
  * endpoints, no country data yet) and hands it to every Sync stream of that tenant on this replica:
  * when told a new version committed, after the listener reconnects, and again when the compiled
- * policy's {@code validUntil} passes (an allowlist entry lapses).
+ * policy's {@code validUntil} passes (an allowlist entry lapses). Each compilation carries its expiry
+ * schedule ({@link PolicyCompiler#schedule}): the compilations at the next {@value #SCHEDULE_LIMIT}
+ * expiries within {@link #SCHEDULE_HORIZON}, cut short where their new sets would pass
+ * {@value #SCHEDULE_SET_BUDGET} bytes, so that an agent cut off from here still drops lapsed entries.
+ * The push at {@code validUntil} stays: it confirms the switch and brings a fresh schedule.
  */
 @Singleton
 public final class PolicyDistribution {
 
     private static final Logger LOG = LoggerFactory.getLogger(PolicyDistribution.class);
+    /** At most this many scheduled compilations per update. */
+    static final int SCHEDULE_LIMIT = 64;
+    /** No scheduled compilation further ahead than this; the re-push at each expiry extends it. */
+    static final Duration SCHEDULE_HORIZON = Duration.ofDays(7);
+    /** The bytes of sets a schedule may add to an update (the gRPC default message limit is 4 MiB). */
+    static final long SCHEDULE_SET_BUDGET = 2L << 20;
 
     /** A compiled version, in wire form. */
     public record Compiled(int version, CompiledPolicyWire.Wire wire, Instant validUntil) {}
@@ -75,8 +86,11 @@ public final class PolicyDistribution {
             return cached;
         }
         CompiledPolicy compiled = PolicyCompiler.compile(version.document(), platform, CountryRanges.NONE, now);
+        List<ScheduledPolicy> schedule = PolicyCompiler.schedule(version.document(), platform, CountryRanges.NONE, now,
+                SCHEDULE_LIMIT, now.plus(SCHEDULE_HORIZON));
         scheduleExpiry(tenant, compiled.validUntil());
-        Compiled result = new Compiled(version.version(), CompiledPolicyWire.toWire(compiled), compiled.validUntil());
+        Compiled result = new Compiled(version.version(), CompiledPolicyWire.toWire(compiled, schedule, SCHEDULE_SET_BUDGET),
+                compiled.validUntil());
         compiledByTenant.put(tenant, result);
         // Keep only tenants that still have streams here (and this one, whose stream is opening).
         compiledByTenant.keySet().removeIf(t -> !t.equals(tenant) && streams.of(t).isEmpty());

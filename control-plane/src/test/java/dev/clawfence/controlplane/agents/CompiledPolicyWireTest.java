@@ -14,6 +14,7 @@ import dev.clawfence.proto.agent.v1.GeoMode;
 import dev.clawfence.proto.agent.v1.Mode;
 import dev.clawfence.proto.agent.v1.PortRange;
 import dev.clawfence.proto.agent.v1.Protocol;
+import dev.clawfence.proto.agent.v1.ScheduledPolicy;
 import dev.clawfence.proto.agent.v1.SetRef;
 import java.time.Instant;
 import java.util.List;
@@ -86,6 +87,64 @@ class CompiledPolicyWireTest {
         assertThat(allow6.getBoxes(0).getPorts()).isEqualTo(PortRange.newBuilder()
                 .setProtocol(Protocol.PROTOCOL_TCP).setFirst(8000).setLast(8080).build());
         assertThat(set(wire, "out_ports").getPorts(0).getProtocol()).isEqualTo(Protocol.PROTOCOL_UDP);
+    }
+
+    /** An allowlist of {@code count} /32 entries, entry i expiring i+1 hours after NOW, plus one that never does. */
+    private static PolicyDocument expiring(int count) {
+        List<Map<String, Object>> allowlist = new java.util.ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            allowlist.add(Map.of("cidr", "198.51.100." + i + "/32", "description", "guest " + i, "requestedBy", "ann@example.com",
+                    "expiresAt", NOW.plusSeconds(3600L * (i + 1)).toString()));
+        }
+        allowlist.add(Map.of("cidr", "203.0.113.0/24", "description", "office", "requestedBy", "ann@example.com"));
+        Validated<PolicyDocument> document = PolicyValidator.validate(Map.of(
+                "mode", Map.of("inbound", "enforce", "outbound", "off"),
+                "inbound", Map.of("allowlist", allowlist, "ports", List.of(), "geo", Map.of("mode", "none", "countries", List.of())),
+                "outbound", Map.of("destinations", List.of(), "ports", List.of(), "defaultAction", "allow"),
+                "tests", List.of()), NOW);
+        assertThat(document.errors()).isEmpty();
+        return document.value();
+    }
+
+    @Test
+    void aScheduleNamesItsSetsByHashAndAddsOnlyContentNotAlreadyCarried() {
+        PolicyDocument document = expiring(3);
+        PlatformRules platform = new PlatformRules(List.of(), List.of("192.0.2.10/32"), List.of());
+        var main = PolicyCompiler.compile(document, platform, CountryRanges.NONE, NOW);
+        var schedule = PolicyCompiler.schedule(document, platform, CountryRanges.NONE, NOW, 64, NOW.plusSeconds(86400));
+
+        CompiledPolicyWire.Wire wire = CompiledPolicyWire.toWire(main, schedule, 1 << 20);
+
+        assertThat(wire.scheduled()).extracting(ScheduledPolicy::getEffectiveFromEpochMillis)
+                .containsExactly(NOW.plusSeconds(3600).toEpochMilli(), NOW.plusSeconds(7200).toEpochMilli(), NOW.plusSeconds(10800).toEpochMilli());
+        assertThat(wire.scheduled().getLast().getPolicy().getValidUntilEpochMillis()).isZero();
+        assertThat(wire.policy().getValidUntilEpochMillis()).isEqualTo(wire.scheduled().getFirst().getEffectiveFromEpochMillis());
+        java.util.Set<String> carried = wire.sets().stream().map(CompiledSet::getHash).collect(java.util.stream.Collectors.toSet());
+        for (ScheduledPolicy step : wire.scheduled()) {
+            assertThat(step.getPolicy().getSetsList()).extracting(SetRef::getHash).allSatisfy(hash -> assertThat(carried).contains(hash));
+        }
+        // Each step changes allow4 and allow4_addrs only: two new sets per step, nothing else again.
+        assertThat(wire.sets()).hasSize(main.sets().size() + 2 * 3);
+        assertThat(wire.sets().subList(main.sets().size(), wire.sets().size())).extracting(CompiledSet::getHash).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void aScheduleStopsBeforeTheStepWhoseSetsWouldPassTheBudget() {
+        PolicyDocument document = expiring(40);
+        PlatformRules platform = PlatformRules.NONE;
+        var main = PolicyCompiler.compile(document, platform, CountryRanges.NONE, NOW);
+        var schedule = PolicyCompiler.schedule(document, platform, CountryRanges.NONE, NOW, 64, NOW.plusSeconds(7 * 86400));
+        CompiledPolicyWire.Wire whole = CompiledPolicyWire.toWire(main, schedule, Long.MAX_VALUE);
+        long firstFive = whole.sets().subList(main.sets().size(), main.sets().size() + 10).stream().mapToLong(CompiledSet::getSerializedSize).sum();
+
+        CompiledPolicyWire.Wire cut = CompiledPolicyWire.toWire(main, schedule, firstFive);
+
+        assertThat(whole.scheduled()).hasSize(40);
+        assertThat(cut.scheduled()).hasSize(5);
+        assertThat(cut.scheduled().getLast().getPolicy().getValidUntilEpochMillis()).as("the agent sees where the schedule ends")
+                .isEqualTo(whole.scheduled().get(5).getEffectiveFromEpochMillis());
+        assertThat(cut.sets()).hasSize(main.sets().size() + 10);
+        assertThat(CompiledPolicyWire.toWire(main, schedule, 0).scheduled()).isEmpty();
     }
 
     private static CompiledSet set(CompiledPolicyWire.Wire wire, String name) {
