@@ -119,11 +119,14 @@ public final class SyncClient {
         });
         agent.onDrift((detail, restored) -> send.accept(AgentMessage.newBuilder()
                 .setDrift(DriftReport.newBuilder().setDetail(detail).setRestored(restored)).build()));
+        // Scheduled switches (lapsed allowlist entries) queue behind any update result, keeping reports in order.
+        agent.onLocalApply(outcome -> updates.execute(() -> send.accept(AgentMessage.newBuilder().setApplyResult(result(outcome)).build())));
         try {
             send.accept(AgentMessage.newBuilder().setHello(hello()).build());
             done.get();
         } finally {
             agent.onDrift(dev.clawfence.agent.DriftListener.NONE);
+            agent.onLocalApply(null);
             updates.shutdownNow();
             pongs.values().forEach(pong -> pong.cancel(false));
             synchronized (sendLock) {
@@ -137,7 +140,10 @@ public final class SyncClient {
     }
 
     private ApplyResult apply(PolicyUpdate update, Consumer<AgentMessage> send, Map<Long, CompletableFuture<Void>> pongs) {
-        ApplyOutcome outcome = agent.offer(update, deadline -> roundTrip(deadline, send, pongs));
+        return result(agent.offer(update, deadline -> roundTrip(deadline, send, pongs)));
+    }
+
+    private static ApplyResult result(ApplyOutcome outcome) {
         return ApplyResult.newBuilder()
                 .setPolicyVersion(outcome.version())
                 .setOutcome(switch (outcome.outcome()) {
