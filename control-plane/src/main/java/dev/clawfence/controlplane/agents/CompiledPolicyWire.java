@@ -15,9 +15,11 @@ import dev.clawfence.proto.agent.v1.Protocol;
 import dev.clawfence.proto.agent.v1.ScheduledPolicy;
 import dev.clawfence.proto.agent.v1.SetRef;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * The one place where the policy module's compiled policy becomes its protobuf form: modes and enums
@@ -43,43 +45,48 @@ public final class CompiledPolicyWire {
 
     /** {@code compiled} without a schedule. */
     public static Wire toWire(dev.clawfence.policy.compile.CompiledPolicy compiled) {
-        return toWire(compiled, List.of(), 0);
+        return toWire(compiled, Stream.empty(), 0);
     }
 
     /**
-     * {@code compiled} with as much of {@code schedule} as fits: a step is left out, with every later
-     * one, when the sets it adds (content not yet in the wire form) would take the schedule's own sets
-     * past {@code setBudgetBytes}. The schedule then ends early, which the agent sees from the last
-     * step's {@code valid_until}; the budget keeps a large allowlist with many expiries from multiplying
-     * the update beyond what a gRPC message can carry.
+     * {@code compiled} with as much of {@code schedule} as fits: the first step that would take the
+     * update (policy, schedule and every set, each content once) past {@code maxUpdateBytes} is left
+     * out with every later one, and is the last one {@code schedule} is asked for. The schedule then
+     * ends early, which the agent sees from the last step's {@code valid_until}; a policy that alone
+     * takes the budget gets none. This keeps a large allowlist with many expiries from multiplying an
+     * update beyond what one gRPC message carries.
      */
     public static Wire toWire(dev.clawfence.policy.compile.CompiledPolicy compiled,
-            List<dev.clawfence.policy.compile.ScheduledPolicy> schedule, long setBudgetBytes) {
+            Stream<dev.clawfence.policy.compile.ScheduledPolicy> schedule, long maxUpdateBytes) {
+        CompiledPolicy main = policy(compiled);
         // The main policy's sets one per reference, as before; a schedule adds only content not yet there.
         List<CompiledSet> sets = compiled.sets().stream().map(CompiledPolicyWire::set).toList();
         Map<String, CompiledSet> byHash = new LinkedHashMap<>();
         sets.forEach(set -> byHash.putIfAbsent(set.getHash(), set));
         List<CompiledSet> all = new ArrayList<>(sets);
         List<ScheduledPolicy> scheduled = new ArrayList<>();
-        long spent = 0;
-        for (dev.clawfence.policy.compile.ScheduledPolicy step : schedule) {
+        long size = main.getSerializedSize() + byHash.values().stream().mapToLong(CompiledSet::getSerializedSize).sum();
+        Iterator<dev.clawfence.policy.compile.ScheduledPolicy> steps = schedule.iterator();
+        while (steps.hasNext()) {
+            dev.clawfence.policy.compile.ScheduledPolicy step = steps.next();
             Map<String, CompiledSet> added = new LinkedHashMap<>();
             for (var set : step.policy().sets()) {
                 if (!byHash.containsKey(set.hash()) && !added.containsKey(set.hash())) {
                     added.put(set.hash(), set(set));
                 }
             }
-            long size = added.values().stream().mapToLong(CompiledSet::getSerializedSize).sum();
-            if (spent + size > setBudgetBytes) {
+            ScheduledPolicy wire = ScheduledPolicy.newBuilder().setEffectiveFromEpochMillis(step.effectiveFrom().toEpochMilli())
+                    .setPolicy(policy(step.policy())).build();
+            long stepSize = wire.getSerializedSize() + added.values().stream().mapToLong(CompiledSet::getSerializedSize).sum();
+            if (size + stepSize > maxUpdateBytes) {
                 break;
             }
-            spent += size;
+            size += stepSize;
             byHash.putAll(added);
             all.addAll(added.values());
-            scheduled.add(ScheduledPolicy.newBuilder().setEffectiveFromEpochMillis(step.effectiveFrom().toEpochMilli())
-                    .setPolicy(policy(step.policy())).build());
+            scheduled.add(wire);
         }
-        return new Wire(policy(compiled), scheduled, all);
+        return new Wire(main, scheduled, all);
     }
 
     /** The policy with its sets named by hash. */

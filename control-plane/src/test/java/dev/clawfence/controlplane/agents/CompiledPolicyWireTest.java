@@ -113,7 +113,7 @@ class CompiledPolicyWireTest {
         var main = PolicyCompiler.compile(document, platform, CountryRanges.NONE, NOW);
         var schedule = PolicyCompiler.schedule(document, platform, CountryRanges.NONE, NOW, 64, NOW.plusSeconds(86400));
 
-        CompiledPolicyWire.Wire wire = CompiledPolicyWire.toWire(main, schedule, 1 << 20);
+        CompiledPolicyWire.Wire wire = CompiledPolicyWire.toWire(main, schedule.stream(), 1 << 20);
 
         assertThat(wire.scheduled()).extracting(ScheduledPolicy::getEffectiveFromEpochMillis)
                 .containsExactly(NOW.plusSeconds(3600).toEpochMilli(), NOW.plusSeconds(7200).toEpochMilli(), NOW.plusSeconds(10800).toEpochMilli());
@@ -128,23 +128,34 @@ class CompiledPolicyWireTest {
         assertThat(wire.sets().subList(main.sets().size(), wire.sets().size())).extracting(CompiledSet::getHash).doesNotHaveDuplicates();
     }
 
+    private static long size(CompiledPolicyWire.Wire wire) {
+        java.util.Set<String> counted = new java.util.HashSet<>();
+        long sets = wire.sets().stream().filter(set -> counted.add(set.getHash())).mapToLong(CompiledSet::getSerializedSize).sum();
+        return wire.policy().getSerializedSize() + wire.scheduled().stream().mapToLong(ScheduledPolicy::getSerializedSize).sum() + sets;
+    }
+
     @Test
-    void aScheduleStopsBeforeTheStepWhoseSetsWouldPassTheBudget() {
+    void aScheduleStopsBeforeTheStepThatWouldTakeTheUpdatePastTheBudgetAndCompilesNoFurther() {
         PolicyDocument document = expiring(40);
         PlatformRules platform = PlatformRules.NONE;
         var main = PolicyCompiler.compile(document, platform, CountryRanges.NONE, NOW);
         var schedule = PolicyCompiler.schedule(document, platform, CountryRanges.NONE, NOW, 64, NOW.plusSeconds(7 * 86400));
-        CompiledPolicyWire.Wire whole = CompiledPolicyWire.toWire(main, schedule, Long.MAX_VALUE);
-        long firstFive = whole.sets().subList(main.sets().size(), main.sets().size() + 10).stream().mapToLong(CompiledSet::getSerializedSize).sum();
+        CompiledPolicyWire.Wire whole = CompiledPolicyWire.toWire(main, schedule.stream(), Long.MAX_VALUE);
+        CompiledPolicyWire.Wire five = new CompiledPolicyWire.Wire(whole.policy(), whole.scheduled().subList(0, 5),
+                whole.sets().subList(0, main.sets().size() + 10));
+        java.util.concurrent.atomic.AtomicInteger compiled = new java.util.concurrent.atomic.AtomicInteger();
 
-        CompiledPolicyWire.Wire cut = CompiledPolicyWire.toWire(main, schedule, firstFive);
+        CompiledPolicyWire.Wire cut = CompiledPolicyWire.toWire(main,
+                PolicyCompiler.upcoming(document, platform, CountryRanges.NONE, NOW, NOW.plusSeconds(7 * 86400)).peek(step -> compiled.incrementAndGet()),
+                size(five));
 
         assertThat(whole.scheduled()).hasSize(40);
-        assertThat(cut.scheduled()).hasSize(5);
+        assertThat(cut).isEqualTo(five);
+        assertThat(compiled).as("steps compiled: the five taken and the one that did not fit").hasValue(6);
         assertThat(cut.scheduled().getLast().getPolicy().getValidUntilEpochMillis()).as("the agent sees where the schedule ends")
                 .isEqualTo(whole.scheduled().get(5).getEffectiveFromEpochMillis());
-        assertThat(cut.sets()).hasSize(main.sets().size() + 10);
-        assertThat(CompiledPolicyWire.toWire(main, schedule, 0).scheduled()).isEmpty();
+        assertThat(CompiledPolicyWire.toWire(main, schedule.stream(), size(five) - 1).scheduled()).hasSize(4);
+        assertThat(CompiledPolicyWire.toWire(main, schedule.stream(), size(CompiledPolicyWire.toWire(main))).scheduled()).isEmpty();
     }
 
     private static CompiledSet set(CompiledPolicyWire.Wire wire, String name) {

@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.stream.Stream;
 
 /**
  * Compiles a validated policy with the platform's rules and country data at {@code now} into a
@@ -55,22 +56,28 @@ public final class PolicyCompiler {
         if (limit < 0) {
             throw new IllegalArgumentException("limit must be 0 or more, not " + limit);
         }
+        return upcoming(policy, platform, countries, now, horizon).limit(limit).toList();
+    }
+
+    /**
+     * The whole {@link #schedule} up to {@code horizon}, each step compiled only when the stream reaches
+     * it: a step costs about one compilation of the inbound half, so a caller that stops early (at a
+     * size budget) pays only for the steps it takes.
+     */
+    public static Stream<ScheduledPolicy> upcoming(PolicyDocument policy, PlatformRules platform, CountryRanges countries,
+            Instant now, Instant horizon) {
         List<Instant> instants = policy.inbound().allowlist().stream()
                 .map(AllowlistEntry::expiresAt)
                 .filter(expiry -> expiry != null && expiry.isAfter(now) && !expiry.isAfter(horizon))
-                .distinct().sorted().limit(limit).toList();
+                .distinct().sorted().toList();
         if (instants.isEmpty()) {
-            return List.of();
+            return Stream.empty();
         }
         // Only the inbound half depends on time: platform and outbound are compiled once and shared.
         PlatformSets platformSets = platform(platform);
         CompiledOutbound outbound = outbound(policy);
-        List<ScheduledPolicy> schedule = new ArrayList<>(instants.size());
-        for (Instant at : instants) {
-            schedule.add(new ScheduledPolicy(at, new CompiledPolicy(policy.mode(), platformSets, inbound(policy, countries, at),
-                    outbound, validUntil(policy, at))));
-        }
-        return schedule;
+        return instants.stream().map(at -> new ScheduledPolicy(at,
+                new CompiledPolicy(policy.mode(), platformSets, inbound(policy, countries, at), outbound, validUntil(policy, at))));
     }
 
     /**
