@@ -7,6 +7,7 @@ import dev.clawfence.agent.sync.PolicyWire;
 import dev.clawfence.agent.sync.WireException;
 import dev.clawfence.policy.compile.CompiledPolicy;
 import dev.clawfence.proto.agent.v1.PolicyUpdate;
+import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,9 +22,16 @@ import java.util.function.Consumer;
  * One agent on one host. {@link #start()} is fail-static: it applies the last stored policy before
  * anything else (before any network call), so the host is enforced even when the control plane cannot
  * be reached, and reports how long that took. It then checks the ruleset for drift every
- * {@code driftCheckInterval} and restores it, and watches the policy's {@code validUntil}. New versions
- * arrive through {@link #offer}, which applies them commit-confirmed ({@link SafeApply}). Closing the
- * agent stops its timers and leaves the ruleset in force.
+ * {@code driftCheckInterval} and restores it. New versions arrive through {@link #offer}, which applies
+ * them commit-confirmed ({@link SafeApply}).
+ *
+ * <p>A version carries its expiry schedule ({@code PolicyUpdate.scheduled}); at start and on every
+ * update the agent enforces the compilation in force now, and at each later step's instant it switches
+ * to that step by itself, on {@code clock} time, with or without a control plane: the switch only drops
+ * lapsed allowlist entries, so it is applied directly, not commit-confirmed (an offline agent would
+ * otherwise roll it back). Each switch is stored (the rest of the schedule with it) and reported to the
+ * {@link #onLocalApply listener} as APPLIED for the same version. Closing the agent stops its timers and
+ * leaves the ruleset in force.
  */
 public final class Agent implements AutoCloseable {
 
@@ -63,9 +71,10 @@ public final class Agent implements AutoCloseable {
     private final SafeApply safeApply;
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("agent-timers").factory());
     private volatile DriftListener driftListener = DriftListener.NONE;
+    private volatile Consumer<ApplyOutcome> localApplyListener = outcome -> {};
     private Applied current;
     private Retry retry;
-    private ScheduledFuture<?> lapse;
+    private ScheduledFuture<?> nextSwitch;
 
     public Agent(Enforcer enforcer, Store store, Settings settings, Clock clock, Consumer<String> log) {
         this.enforcer = enforcer;
@@ -80,6 +89,14 @@ public final class Agent implements AutoCloseable {
         this.driftListener = listener;
     }
 
+    /**
+     * Receives the outcome of each switch to the next step of the schedule (made without the control
+     * plane); called with the agent's lock held, so outcomes arrive in the order they happened.
+     */
+    public void onLocalApply(Consumer<ApplyOutcome> listener) {
+        this.localApplyListener = listener == null ? outcome -> {} : listener;
+    }
+
     /** Applies the stored policy (if any), then starts the drift checks. Call once. */
     public StartReport start() {
         long started = System.nanoTime();
@@ -90,39 +107,52 @@ public final class Agent implements AutoCloseable {
     }
 
     private synchronized StartReport enforceStored(long started) {
-        Store.Load<PolicyUpdate> stored = store.lastApplied();
-        if (stored.problem() != null) {
-            log.accept("warning: ignoring the stored policy: " + stored.problem() + "; starting without a policy");
+        Store.Load<PolicyUpdate> load = store.lastApplied();
+        if (load.problem() != null) {
+            log.accept("warning: ignoring the stored policy: " + load.problem() + "; starting without a policy");
         }
-        if (stored.value().isEmpty()) {
-            if (stored.problem() == null) {
+        if (load.value().isEmpty()) {
+            if (load.problem() == null) {
                 log.accept("no stored policy in " + store.directory() + "; nothing is enforced until the control plane sends one");
             }
-            return new StartReport(0, Duration.ofNanos(System.nanoTime() - started), stored.problem());
+            return new StartReport(0, Duration.ofNanos(System.nanoTime() - started), load.problem());
         }
-        PolicyUpdate update = stored.value().get();
+        PolicyUpdate stored = load.value().get();
+        // A restart after an expiry (offline, or before the control plane answers) must not bring the lapsed entry back.
+        PolicyUpdate update;
         try {
+            update = stored;
+            PolicyUpdate effective = PolicyWire.effectiveAt(stored, clock.instant());
+            if (effective != stored) {
+                update = PolicyWire.complete(effective, hash -> Optional.empty());
+            }
             CompiledPolicy policy = PolicyWire.toDomain(update);
             current = new Applied(update.getVersion(), update, policy, enforcer.apply(policy));
         } catch (WireException | EnforceException e) {
-            String problem = "the stored policy version " + update.getVersion() + " cannot be enforced: " + e.getMessage();
+            String problem = "the stored policy version " + stored.getVersion() + " cannot be enforced: " + e.getMessage();
             log.accept("error: " + problem);
             return new StartReport(0, Duration.ofNanos(System.nanoTime() - started), problem);
         }
         Duration took = Duration.ofNanos(System.nanoTime() - started);
-        log.accept("enforcing stored policy version " + current.version() + " (" + current.ruleset() + ") " + took.toMillis() + " ms after start");
-        watchValidity();
+        log.accept("enforcing stored policy version " + current.version() + " (" + current.ruleset() + ") " + took.toMillis() + " ms after start"
+                + (update != stored ? ", as scheduled from " + Instant.ofEpochMilli(stored.getScheduled(stored.getScheduledCount() - update.getScheduledCount() - 1)
+                        .getEffectiveFromEpochMillis()) + " (allowlist entries lapsed while the agent was down)" : ""));
+        if (update != stored) {
+            storeQuietly(update);
+        }
+        armNextSwitch();
         return new StartReport(current.version(), took, null);
     }
 
     /**
-     * Applies {@code update} commit-confirmed with {@code confirmation}; see {@link SafeApply}. A rollback
-     * makes the version the pending {@link #retry()}; any other outcome, or any other version, clears it.
+     * Applies {@code update} commit-confirmed with {@code confirmation} (see {@link SafeApply}), as the
+     * compilation of its schedule that is in force now. A rollback makes the version the pending
+     * {@link #retry()}; any other outcome, or any other version, clears it.
      */
     public synchronized ApplyOutcome offer(PolicyUpdate update, Confirmation confirmation) {
-        SafeApply.Result result = safeApply.apply(current, update, confirmation);
+        SafeApply.Result result = safeApply.apply(current, PolicyWire.effectiveAt(update, clock.instant()), confirmation);
         current = result.inForce();
-        watchValidity();
+        armNextSwitch();
         ApplyOutcome outcome = result.outcome();
         if (outcome.outcome() == ApplyOutcome.Outcome.ROLLED_BACK) {
             int rollbacks = retry != null && retry.version() == update.getVersion() ? retry.rollbacks() + 1 : 1;
@@ -198,23 +228,93 @@ public final class Agent implements AutoCloseable {
     }
 
     /**
-     * At the policy's {@code validUntil} an allowlist entry lapses. The compiled wire form carries no
-     * per-entry expiry, so the agent cannot drop the entry itself: it says so, and the control plane
-     * (which recompiles at that time) sends the next version.
+     * Sets the timer for the next step of the schedule in force. With no step left and a
+     * {@code validUntil} still ahead, the schedule runs out then: the agent keeps the lapsing entry (the
+     * wire form says nothing about entries, only compilations) and says so.
      */
-    private void watchValidity() {
-        if (lapse != null) {
-            lapse.cancel(false);
-            lapse = null;
+    private void armNextSwitch() {
+        if (nextSwitch != null) {
+            nextSwitch.cancel(false);
+            nextSwitch = null;
         }
-        if (current == null || current.policy().validUntil() == null) {
+        if (current == null) {
             return;
         }
-        Instant until = current.policy().validUntil();
+        Applied armedFor = current;
+        if (armedFor.update().getScheduledCount() > 0) {
+            Instant at = Instant.ofEpochMilli(armedFor.update().getScheduled(0).getEffectiveFromEpochMillis());
+            nextSwitch = timers.schedule(() -> switchQuietly(armedFor), delayUntil(at), TimeUnit.MILLISECONDS);
+        } else if (armedFor.policy().validUntil() != null) {
+            Instant until = armedFor.policy().validUntil();
+            nextSwitch = timers.schedule(() -> log.accept("warning: the schedule of policy version " + armedFor.version() + " ran out at " + until
+                    + " (an allowlist entry lapsed that it does not cover); enforcing it until the control plane sends a recompiled version"),
+                    delayUntil(until), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private long delayUntil(Instant at) {
+        return Math.max(0, Duration.between(clock.instant(), at).toMillis());
+    }
+
+    private void switchQuietly(Applied armedFor) {
+        try {
+            switchToSchedule(armedFor);
+        } catch (RuntimeException e) {
+            log.accept("error: scheduled switch: " + e);
+        }
+    }
+
+    /** Moves to the step of the schedule in force now, unless a newer version (or switch) came first. */
+    private synchronized void switchToSchedule(Applied armedFor) {
+        if (current != armedFor) {
+            return;
+        }
+        PolicyUpdate effective = PolicyWire.effectiveAt(current.update(), clock.instant());
+        if (effective == current.update()) {
+            // The timer ran early against the clock (clock adjusted): try again at the step's instant.
+            armNextSwitch();
+            return;
+        }
         long version = current.version();
-        long delay = Math.max(0, Duration.between(clock.instant(), until).toMillis());
-        lapse = timers.schedule(() -> log.accept("warning: policy version " + version + " lapsed at " + until
-                + " (an allowlist entry expired); waiting for the control plane's recompiled version"), delay, TimeUnit.MILLISECONDS);
+        Instant from = Instant.ofEpochMilli(current.update().getScheduled(current.update().getScheduledCount() - effective.getScheduledCount() - 1)
+                .getEffectiveFromEpochMillis());
+        ApplyOutcome outcome;
+        try {
+            PolicyUpdate complete = PolicyWire.complete(effective, hash -> Optional.empty());
+            CompiledPolicy policy = PolicyWire.toDomain(complete);
+            current = new Applied(version, complete, policy, enforcer.apply(policy));
+            log.accept("policy version " + version + ": allowlist entries lapsed at " + from + "; switched to the compilation scheduled for then ("
+                    + current.ruleset() + ")");
+            storeQuietly(complete);
+            outcome = new ApplyOutcome(version, ApplyOutcome.Outcome.APPLIED, "", current.ruleset().sha256());
+        } catch (WireException | EnforceException e) {
+            String reason = "cannot drop the allowlist entries that lapsed at " + from + ": " + e.getMessage() + "; retrying in "
+                    + text(settings.driftCheckInterval());
+            log.accept("error: policy version " + version + ": " + reason);
+            nextSwitch = timers.schedule(() -> switchQuietly(armedFor), settings.driftCheckInterval().toMillis(), TimeUnit.MILLISECONDS);
+            report(new ApplyOutcome(version, ApplyOutcome.Outcome.FAILED, reason, armedFor.ruleset().sha256()));
+            return;
+        }
+        armNextSwitch();
+        report(outcome);
+    }
+
+    private void report(ApplyOutcome outcome) {
+        try {
+            localApplyListener.accept(outcome);
+        } catch (RuntimeException e) {
+            // The stream that would carry it is closing; the next hello reports the ruleset in force.
+            log.accept("warning: cannot report the scheduled switch of policy version " + outcome.version() + ": " + e);
+        }
+    }
+
+    private void storeQuietly(PolicyUpdate complete) {
+        try {
+            store.saveApplied(complete);
+        } catch (IOException e) {
+            log.accept("warning: policy version " + complete.getVersion() + " as scheduled is enforced but cannot be stored (" + e.getMessage()
+                    + "); after a restart the agent switches again from the stored schedule");
+        }
     }
 
     /** Stops the timers; the ruleset stays in force. */

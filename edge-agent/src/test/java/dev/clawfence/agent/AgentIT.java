@@ -37,7 +37,11 @@ class AgentIT {
     }
 
     private Agent agent(Namespaces ns) throws Exception {
-        return new Agent(new NftablesEnforcer(CommandRunner.inNamespace(ns.host.name())), new Store(state), FAST, Clock.systemUTC(), line -> {
+        return agent(ns, Clock.systemUTC());
+    }
+
+    private Agent agent(Namespaces ns, Clock clock) throws Exception {
+        return new Agent(new NftablesEnforcer(CommandRunner.inNamespace(ns.host.name())), new Store(state), FAST, clock, line -> {
             log.add(line);
             System.out.println(line);
         });
@@ -68,6 +72,72 @@ class AgentIT {
                 assertThat(ns.connect("203.0.113.66", 443)).containsExactly("REFUSED");
                 assertThat(ns.connect("203.0.113.2", 443)).containsExactly("OK");
             }
+        }
+    }
+
+    /** Two allowlisted peers: 203.0.113.2 until {@code expiry}, 203.0.113.66 for good. */
+    private static dev.clawfence.policy.PolicyDocument lapsing(java.time.Instant expiry) {
+        java.util.Map<String, java.time.Instant> allowlist = new java.util.LinkedHashMap<>();
+        allowlist.put("203.0.113.2/32", expiry);
+        allowlist.put("203.0.113.66/32", null);
+        return TestPolicies.expiring(allowlist);
+    }
+
+    @Test
+    void anAgentWithoutAControlPlaneDropsAnAllowlistEntryWhenItLapses() throws Exception {
+        try (Namespaces ns = Namespaces.create(); Agent agent = agent(ns)) {
+            List<ApplyOutcome> switches = new CopyOnWriteArrayList<>();
+            agent.onLocalApply(switches::add);
+            agent.start();
+            java.time.Instant now = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+            java.time.Instant expiry = now.plusSeconds(3);
+
+            // As delivered by the control plane, which is gone from here on: nothing but the agent's timer acts.
+            ApplyOutcome applied = agent.offer(TestPolicies.scheduled(1, lapsing(expiry), now), Confirmation.NOT_NEEDED);
+
+            assertThat(applied.outcome()).isEqualTo(ApplyOutcome.Outcome.APPLIED);
+            assertThat(table(ns)).contains("203.0.113.2");
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).until(() -> !table(ns).contains("203.0.113.2"));
+            java.time.Instant dropped = java.time.Instant.now();
+            System.out.println("lapsed entry dropped " + Duration.between(expiry, dropped).toMillis() + " ms after its expiry");
+            assertThat(dropped).isAfterOrEqualTo(expiry);
+            assertThat(ns.connect("203.0.113.2", 443)).containsExactly("REFUSED");
+            assertThat(ns.connect("203.0.113.66", 443)).containsExactly("OK");
+            assertThat(switches).singleElement().satisfies(outcome -> {
+                assertThat(outcome.version()).isEqualTo(1);
+                assertThat(outcome.outcome()).isEqualTo(ApplyOutcome.Outcome.APPLIED);
+                assertThat(outcome.rulesetHash()).isNotEqualTo(applied.rulesetHash()).isEqualTo(agent.current().orElseThrow().ruleset().sha256());
+            });
+            PolicyUpdate stored = new Store(state).lastApplied().value().orElseThrow();
+            assertThat(stored.getScheduledList()).isEmpty();
+            assertThat(stored.getPolicy().getValidUntilEpochMillis()).isZero();
+            assertThat(log).anyMatch(line -> line.contains("allowlist entries lapsed at " + java.time.Instant.ofEpochMilli(expiry.toEpochMilli())));
+        }
+    }
+
+    @Test
+    void aRestartAfterAnExpiryEnforcesTheLapsedCompilationWithoutAControlPlane() throws Exception {
+        java.time.Instant t0 = TestPolicies.NOW;
+        try (Namespaces ns = Namespaces.create()) {
+            try (Agent first = agent(ns, Clock.fixed(t0, java.time.ZoneOffset.UTC))) {
+                first.start();
+                first.offer(TestPolicies.scheduled(1, lapsing(t0.plus(Duration.ofHours(1))), t0), Confirmation.NOT_NEEDED);
+                assertThat(ns.connect("203.0.113.2", 443)).containsExactly("OK");
+            }
+            // Down (and rebooted: the table is gone) across the expiry; the control plane is unreachable all along.
+            Namespaces.run(ns.host, "nft", "delete", "table", "inet", "clawfence");
+            assertThat(new Store(state).lastApplied().value().orElseThrow().getScheduledCount()).isEqualTo(1);
+
+            try (Agent second = agent(ns, Clock.fixed(t0.plus(Duration.ofHours(2)), java.time.ZoneOffset.UTC))) {
+                Agent.StartReport report = second.start();
+
+                assertThat(report.enforcedVersion()).isEqualTo(1);
+                assertThat(ns.connect("203.0.113.2", 443)).containsExactly("REFUSED");
+                assertThat(ns.connect("203.0.113.66", 443)).containsExactly("OK");
+                assertThat(second.current().orElseThrow().policy().inbound().allowlistActive()).isTrue();
+                assertThat(log).anyMatch(line -> line.contains("as scheduled from " + t0.plus(Duration.ofHours(1))));
+            }
+            assertThat(new Store(state).lastApplied().value().orElseThrow().getScheduledList()).isEmpty();
         }
     }
 

@@ -23,6 +23,7 @@ import dev.clawfence.proto.agent.v1.PolicyUpdate;
 import inet.ipaddr.IPAddressString;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 /** Tiny builders for the agent's tests: an inbound policy that opens tcp 443 and 22 to an allowlist. */
 public final class TestPolicies {
@@ -40,6 +41,22 @@ public final class TestPolicies {
                 new Inbound(allowlist, List.of(rule(PortSpec.tcp(443)), rule(PortSpec.tcp(22))), Geo.NONE),
                 new Outbound(List.of(), List.of(), DefaultAction.ALLOW), List.of());
         return PolicyCompiler.compile(policy, PlatformRules.NONE, CountryRanges.NONE, NOW);
+    }
+
+    /** Like {@link #inbound}, as a document whose allowlist entries expire as given (null: never), in the map's order. */
+    public static PolicyDocument expiring(Map<String, Instant> allowlisted) {
+        List<AllowlistEntry> allowlist = allowlisted.entrySet().stream()
+                .map(entry -> new AllowlistEntry("a", entry.getKey(), List.of(), "d", "r", entry.getValue(), Provenance.NONE))
+                .toList();
+        return new PolicyDocument(new Modes(Mode.ENFORCE, Mode.OFF),
+                new Inbound(allowlist, List.of(rule(PortSpec.tcp(443)), rule(PortSpec.tcp(22))), Geo.NONE),
+                new Outbound(List.of(), List.of(), DefaultAction.ALLOW), List.of());
+    }
+
+    /** {@code document} compiled at {@code now} with its expiry schedule (next 64 expiries), as the control plane sends it. */
+    public static PolicyUpdate scheduled(long version, PolicyDocument document, Instant now) {
+        return PolicyWire.toWire(version, PolicyCompiler.compile(document, PlatformRules.NONE, CountryRanges.NONE, now),
+                PolicyCompiler.schedule(document, PlatformRules.NONE, CountryRanges.NONE, now, 64, now.plus(java.time.Duration.ofDays(7))));
     }
 
     public static PolicyUpdate update(long version, CompiledPolicy policy) {

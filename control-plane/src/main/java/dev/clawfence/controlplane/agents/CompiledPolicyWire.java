@@ -12,8 +12,14 @@ import dev.clawfence.proto.agent.v1.GeoMode;
 import dev.clawfence.proto.agent.v1.Mode;
 import dev.clawfence.proto.agent.v1.PortRange;
 import dev.clawfence.proto.agent.v1.Protocol;
+import dev.clawfence.proto.agent.v1.ScheduledPolicy;
 import dev.clawfence.proto.agent.v1.SetRef;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * The one place where the policy module's compiled policy becomes its protobuf form: modes and enums
@@ -22,12 +28,69 @@ import java.util.List;
  */
 public final class CompiledPolicyWire {
 
-    /** A compiled policy on the wire: the policy (with set references) and the content of every set. */
-    public record Wire(CompiledPolicy policy, List<CompiledSet> sets) {}
+    /**
+     * A compiled policy on the wire: the policy (with set references), its expiry schedule, and the
+     * content of the sets they name: the policy's one per reference, then each content only the
+     * schedule uses, once.
+     */
+    public record Wire(CompiledPolicy policy, List<ScheduledPolicy> scheduled, List<CompiledSet> sets) {
+
+        public Wire {
+            scheduled = List.copyOf(scheduled);
+            sets = List.copyOf(sets);
+        }
+    }
 
     private CompiledPolicyWire() {}
 
+    /** {@code compiled} without a schedule. */
     public static Wire toWire(dev.clawfence.policy.compile.CompiledPolicy compiled) {
+        return toWire(compiled, Stream.empty(), 0);
+    }
+
+    /**
+     * {@code compiled} with as much of {@code schedule} as fits: the first step that would take the
+     * update (policy, schedule and every set, each content once) past {@code maxUpdateBytes} is left
+     * out with every later one, and is the last one {@code schedule} is asked for. The schedule then
+     * ends early, which the agent sees from the last step's {@code valid_until}; a policy that alone
+     * takes the budget gets none. This keeps a large allowlist with many expiries from multiplying an
+     * update beyond what one gRPC message carries.
+     */
+    public static Wire toWire(dev.clawfence.policy.compile.CompiledPolicy compiled,
+            Stream<dev.clawfence.policy.compile.ScheduledPolicy> schedule, long maxUpdateBytes) {
+        CompiledPolicy main = policy(compiled);
+        // The main policy's sets one per reference, as before; a schedule adds only content not yet there.
+        List<CompiledSet> sets = compiled.sets().stream().map(CompiledPolicyWire::set).toList();
+        Map<String, CompiledSet> byHash = new LinkedHashMap<>();
+        sets.forEach(set -> byHash.putIfAbsent(set.getHash(), set));
+        List<CompiledSet> all = new ArrayList<>(sets);
+        List<ScheduledPolicy> scheduled = new ArrayList<>();
+        long size = main.getSerializedSize() + byHash.values().stream().mapToLong(CompiledSet::getSerializedSize).sum();
+        Iterator<dev.clawfence.policy.compile.ScheduledPolicy> steps = schedule.iterator();
+        while (steps.hasNext()) {
+            dev.clawfence.policy.compile.ScheduledPolicy step = steps.next();
+            Map<String, CompiledSet> added = new LinkedHashMap<>();
+            for (var set : step.policy().sets()) {
+                if (!byHash.containsKey(set.hash()) && !added.containsKey(set.hash())) {
+                    added.put(set.hash(), set(set));
+                }
+            }
+            ScheduledPolicy wire = ScheduledPolicy.newBuilder().setEffectiveFromEpochMillis(step.effectiveFrom().toEpochMilli())
+                    .setPolicy(policy(step.policy())).build();
+            long stepSize = wire.getSerializedSize() + added.values().stream().mapToLong(CompiledSet::getSerializedSize).sum();
+            if (size + stepSize > maxUpdateBytes) {
+                break;
+            }
+            size += stepSize;
+            byHash.putAll(added);
+            all.addAll(added.values());
+            scheduled.add(wire);
+        }
+        return new Wire(main, scheduled, all);
+    }
+
+    /** The policy with its sets named by hash. */
+    private static CompiledPolicy policy(dev.clawfence.policy.compile.CompiledPolicy compiled) {
         CompiledPolicy.Builder policy = CompiledPolicy.newBuilder()
                 .setInboundMode(mode(compiled.modes().inbound()))
                 .setOutboundMode(mode(compiled.modes().outbound()))
@@ -46,11 +109,10 @@ public final class CompiledPolicyWire {
             policy.addDomains(DomainEntry.newBuilder().setName(domain.name()).setWildcard(domain.wildcard())
                     .addAllPorts(domain.ports().stream().map(CompiledPolicyWire::ports).toList()));
         }
-        List<CompiledSet> sets = compiled.sets().stream().map(CompiledPolicyWire::set).toList();
-        for (CompiledSet set : sets) {
-            policy.addSets(SetRef.newBuilder().setName(set.getName()).setHash(set.getHash()));
+        for (var set : compiled.sets()) {
+            policy.addSets(SetRef.newBuilder().setName(set.name()).setHash(set.hash()));
         }
-        return new Wire(policy.build(), sets);
+        return policy.build();
     }
 
     private static CompiledSet set(dev.clawfence.policy.compile.CompiledSet<?> set) {

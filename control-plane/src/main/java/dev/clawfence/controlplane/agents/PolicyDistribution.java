@@ -9,6 +9,7 @@ import dev.clawfence.policy.PlatformRules;
 import dev.clawfence.policy.compile.CompiledPolicy;
 import dev.clawfence.policy.compile.CountryRanges;
 import dev.clawfence.policy.compile.PolicyCompiler;
+import dev.clawfence.policy.compile.ScheduledPolicy;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import java.time.Clock;
@@ -23,6 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,12 +32,25 @@ import org.slf4j.LoggerFactory;
  * Compiles a tenant's current policy version for its agents (platform rules plus the gateway's own
  * endpoints, no country data yet) and hands it to every Sync stream of that tenant on this replica:
  * when told a new version committed, after the listener reconnects, and again when the compiled
- * policy's {@code validUntil} passes (an allowlist entry lapses).
+ * policy's {@code validUntil} passes (an allowlist entry lapses). Each compilation carries its expiry
+ * schedule ({@link PolicyCompiler#schedule}): the compilations at the next {@value #SCHEDULE_LIMIT}
+ * expiries within {@link #SCHEDULE_HORIZON}, cut short where the update would pass
+ * {@value #MAX_UPDATE_BYTES} bytes, so that an agent cut off from here still drops lapsed entries.
+ * The push at {@code validUntil} stays: it confirms the switch and brings a fresh schedule.
  */
 @Singleton
 public final class PolicyDistribution {
 
     private static final Logger LOG = LoggerFactory.getLogger(PolicyDistribution.class);
+    /** At most this many scheduled compilations per update. */
+    static final int SCHEDULE_LIMIT = 64;
+    /** No scheduled compilation further ahead than this; the re-push at each expiry extends it. */
+    static final Duration SCHEDULE_HORIZON = Duration.ofDays(7);
+    /**
+     * A schedule stops where the update would pass this many bytes: below the 4 MiB that gRPC accepts
+     * in one message by default, so a schedule never makes an update undeliverable.
+     */
+    static final long MAX_UPDATE_BYTES = 3L << 20;
 
     /** A compiled version, in wire form. */
     public record Compiled(int version, CompiledPolicyWire.Wire wire, Instant validUntil) {}
@@ -75,8 +90,12 @@ public final class PolicyDistribution {
             return cached;
         }
         CompiledPolicy compiled = PolicyCompiler.compile(version.document(), platform, CountryRanges.NONE, now);
+        // Lazy: steps past the size budget are never compiled (each costs about one inbound compilation).
+        Stream<ScheduledPolicy> schedule = PolicyCompiler.upcoming(version.document(), platform, CountryRanges.NONE, now,
+                now.plus(SCHEDULE_HORIZON)).limit(SCHEDULE_LIMIT);
         scheduleExpiry(tenant, compiled.validUntil());
-        Compiled result = new Compiled(version.version(), CompiledPolicyWire.toWire(compiled), compiled.validUntil());
+        Compiled result = new Compiled(version.version(), CompiledPolicyWire.toWire(compiled, schedule, MAX_UPDATE_BYTES),
+                compiled.validUntil());
         compiledByTenant.put(tenant, result);
         // Keep only tenants that still have streams here (and this one, whose stream is opening).
         compiledByTenant.keySet().removeIf(t -> !t.equals(tenant) && streams.of(t).isEmpty());

@@ -11,6 +11,7 @@ import dev.clawfence.proto.agent.v1.CompiledSet;
 import dev.clawfence.proto.agent.v1.ControlMessage;
 import dev.clawfence.proto.agent.v1.PolicyUpdate;
 import dev.clawfence.proto.agent.v1.Pong;
+import dev.clawfence.proto.agent.v1.ProtocolVersion;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -28,7 +29,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One agent's Sync stream. The first message must be a hello; then the current policy goes out at once,
+ * One agent's Sync stream. The first message must be a hello naming a protocol version this control plane
+ * speaks (else the stream ends with FAILED_PRECONDITION); then the current policy goes out at once,
  * and every later version as it commits. Sets travel only when the agent lacks them (per its hello and
  * what this stream already sent). Reports update the instance; every message counts as a sign of life.
  * All work of one stream (incoming messages, pushes, closing) runs in order on its own serial
@@ -37,6 +39,9 @@ import org.slf4j.LoggerFactory;
 public final class SyncSession implements StreamObserver<AgentMessage> {
 
     private static final Logger LOG = LoggerFactory.getLogger(SyncSession.class);
+    /** The protocol versions this control plane speaks (AgentHello.protocol_version). */
+    static final int LOWEST_PROTOCOL_VERSION = ProtocolVersion.PROTOCOL_VERSION_1_VALUE;
+    static final int HIGHEST_PROTOCOL_VERSION = ProtocolVersion.PROTOCOL_VERSION_1_VALUE;
 
     /** Opens sessions; a bean so that the gateway service stays a thin translator. */
     @Singleton
@@ -158,6 +163,16 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
     }
 
     private void hello(AgentHello hello) {
+        int protocol = hello.getProtocolVersionValue();
+        if (protocol < LOWEST_PROTOCOL_VERSION || protocol > HIGHEST_PROTOCOL_VERSION) {
+            // An agent from the future (or one that names none) would misread what we send: say which we speak.
+            out.onError(Status.FAILED_PRECONDITION.withDescription("hello.protocol_version "
+                    + (protocol == 0 ? "is unspecified" : protocol + " is unknown here") + "; this control plane speaks protocol version "
+                    + (LOWEST_PROTOCOL_VERSION == HIGHEST_PROTOCOL_VERSION ? String.valueOf(HIGHEST_PROTOCOL_VERSION)
+                            : LOWEST_PROTOCOL_VERSION + " to " + HIGHEST_PROTOCOL_VERSION)).asRuntimeException());
+            end();
+            return;
+        }
         Instances.Hello facts = new Instances.Hello(hello.getAgentVersion(), hello.getHostFactsMap(),
                 hello.getAppliedPolicyVersion(), hello.getAppliedRulesetHash());
         connectedSince = factory.access.system(identity.tenantId(), caller,
@@ -190,7 +205,8 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
 
     private void send(PolicyDistribution.Compiled compiled) {
         PolicyUpdate.Builder update = PolicyUpdate.newBuilder().setVersion(compiled.version())
-                .setPolicy(compiled.wire().policy());
+                .setPolicy(compiled.wire().policy())
+                .addAllScheduled(compiled.wire().scheduled());
         for (CompiledSet set : compiled.wire().sets()) {
             if (agentSets.add(set.getHash())) {
                 update.addSets(set);

@@ -14,6 +14,7 @@ import dev.clawfence.proto.agent.v1.GeoMode;
 import dev.clawfence.proto.agent.v1.Mode;
 import dev.clawfence.proto.agent.v1.PortRange;
 import dev.clawfence.proto.agent.v1.Protocol;
+import dev.clawfence.proto.agent.v1.ScheduledPolicy;
 import dev.clawfence.proto.agent.v1.SetRef;
 import java.time.Instant;
 import java.util.List;
@@ -86,6 +87,75 @@ class CompiledPolicyWireTest {
         assertThat(allow6.getBoxes(0).getPorts()).isEqualTo(PortRange.newBuilder()
                 .setProtocol(Protocol.PROTOCOL_TCP).setFirst(8000).setLast(8080).build());
         assertThat(set(wire, "out_ports").getPorts(0).getProtocol()).isEqualTo(Protocol.PROTOCOL_UDP);
+    }
+
+    /** An allowlist of {@code count} /32 entries, entry i expiring i+1 hours after NOW, plus one that never does. */
+    private static PolicyDocument expiring(int count) {
+        List<Map<String, Object>> allowlist = new java.util.ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            allowlist.add(Map.of("cidr", "198.51.100." + i + "/32", "description", "guest " + i, "requestedBy", "ann@example.com",
+                    "expiresAt", NOW.plusSeconds(3600L * (i + 1)).toString()));
+        }
+        allowlist.add(Map.of("cidr", "203.0.113.0/24", "description", "office", "requestedBy", "ann@example.com"));
+        Validated<PolicyDocument> document = PolicyValidator.validate(Map.of(
+                "mode", Map.of("inbound", "enforce", "outbound", "off"),
+                "inbound", Map.of("allowlist", allowlist, "ports", List.of(), "geo", Map.of("mode", "none", "countries", List.of())),
+                "outbound", Map.of("destinations", List.of(), "ports", List.of(), "defaultAction", "allow"),
+                "tests", List.of()), NOW);
+        assertThat(document.errors()).isEmpty();
+        return document.value();
+    }
+
+    @Test
+    void aScheduleNamesItsSetsByHashAndAddsOnlyContentNotAlreadyCarried() {
+        PolicyDocument document = expiring(3);
+        PlatformRules platform = new PlatformRules(List.of(), List.of("192.0.2.10/32"), List.of());
+        var main = PolicyCompiler.compile(document, platform, CountryRanges.NONE, NOW);
+        var schedule = PolicyCompiler.schedule(document, platform, CountryRanges.NONE, NOW, 64, NOW.plusSeconds(86400));
+
+        CompiledPolicyWire.Wire wire = CompiledPolicyWire.toWire(main, schedule.stream(), 1 << 20);
+
+        assertThat(wire.scheduled()).extracting(ScheduledPolicy::getEffectiveFromEpochMillis)
+                .containsExactly(NOW.plusSeconds(3600).toEpochMilli(), NOW.plusSeconds(7200).toEpochMilli(), NOW.plusSeconds(10800).toEpochMilli());
+        assertThat(wire.scheduled().getLast().getPolicy().getValidUntilEpochMillis()).isZero();
+        assertThat(wire.policy().getValidUntilEpochMillis()).isEqualTo(wire.scheduled().getFirst().getEffectiveFromEpochMillis());
+        java.util.Set<String> carried = wire.sets().stream().map(CompiledSet::getHash).collect(java.util.stream.Collectors.toSet());
+        for (ScheduledPolicy step : wire.scheduled()) {
+            assertThat(step.getPolicy().getSetsList()).extracting(SetRef::getHash).allSatisfy(hash -> assertThat(carried).contains(hash));
+        }
+        // Each step changes allow4 and allow4_addrs only: two new sets per step, nothing else again.
+        assertThat(wire.sets()).hasSize(main.sets().size() + 2 * 3);
+        assertThat(wire.sets().subList(main.sets().size(), wire.sets().size())).extracting(CompiledSet::getHash).doesNotHaveDuplicates();
+    }
+
+    private static long size(CompiledPolicyWire.Wire wire) {
+        java.util.Set<String> counted = new java.util.HashSet<>();
+        long sets = wire.sets().stream().filter(set -> counted.add(set.getHash())).mapToLong(CompiledSet::getSerializedSize).sum();
+        return wire.policy().getSerializedSize() + wire.scheduled().stream().mapToLong(ScheduledPolicy::getSerializedSize).sum() + sets;
+    }
+
+    @Test
+    void aScheduleStopsBeforeTheStepThatWouldTakeTheUpdatePastTheBudgetAndCompilesNoFurther() {
+        PolicyDocument document = expiring(40);
+        PlatformRules platform = PlatformRules.NONE;
+        var main = PolicyCompiler.compile(document, platform, CountryRanges.NONE, NOW);
+        var schedule = PolicyCompiler.schedule(document, platform, CountryRanges.NONE, NOW, 64, NOW.plusSeconds(7 * 86400));
+        CompiledPolicyWire.Wire whole = CompiledPolicyWire.toWire(main, schedule.stream(), Long.MAX_VALUE);
+        CompiledPolicyWire.Wire five = new CompiledPolicyWire.Wire(whole.policy(), whole.scheduled().subList(0, 5),
+                whole.sets().subList(0, main.sets().size() + 10));
+        java.util.concurrent.atomic.AtomicInteger compiled = new java.util.concurrent.atomic.AtomicInteger();
+
+        CompiledPolicyWire.Wire cut = CompiledPolicyWire.toWire(main,
+                PolicyCompiler.upcoming(document, platform, CountryRanges.NONE, NOW, NOW.plusSeconds(7 * 86400)).peek(step -> compiled.incrementAndGet()),
+                size(five));
+
+        assertThat(whole.scheduled()).hasSize(40);
+        assertThat(cut).isEqualTo(five);
+        assertThat(compiled).as("steps compiled: the five taken and the one that did not fit").hasValue(6);
+        assertThat(cut.scheduled().getLast().getPolicy().getValidUntilEpochMillis()).as("the agent sees where the schedule ends")
+                .isEqualTo(whole.scheduled().get(5).getEffectiveFromEpochMillis());
+        assertThat(CompiledPolicyWire.toWire(main, schedule.stream(), size(five) - 1).scheduled()).hasSize(4);
+        assertThat(CompiledPolicyWire.toWire(main, schedule.stream(), size(CompiledPolicyWire.toWire(main))).scheduled()).isEmpty();
     }
 
     private static CompiledSet set(CompiledPolicyWire.Wire wire, String name) {

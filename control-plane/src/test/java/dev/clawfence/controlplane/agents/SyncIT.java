@@ -9,6 +9,7 @@ import dev.clawfence.controlplane.certificates.CertificateAuthority;
 import dev.clawfence.controlplane.support.Api;
 import dev.clawfence.controlplane.support.TestAgent;
 import dev.clawfence.controlplane.support.TestServer;
+import dev.clawfence.proto.agent.v1.AgentHello;
 import dev.clawfence.proto.agent.v1.AgentMessage;
 import dev.clawfence.proto.agent.v1.ApplyResult;
 import dev.clawfence.proto.agent.v1.CompiledSet;
@@ -17,6 +18,7 @@ import dev.clawfence.proto.agent.v1.Mode;
 import dev.clawfence.proto.agent.v1.Ping;
 import dev.clawfence.proto.agent.v1.PolicyUpdate;
 import dev.clawfence.proto.agent.v1.RenewRequest;
+import dev.clawfence.proto.agent.v1.ScheduledPolicy;
 import dev.clawfence.proto.agent.v1.SetRef;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -167,11 +169,99 @@ class SyncIT {
         PolicyUpdate active = awaitUpdate(stream, 2);
         assertThat(active.getPolicy().getAllowlistActive()).isTrue();
         assertThat(active.getPolicy().getValidUntilEpochMillis()).isPositive();
+        assertThat(active.getScheduledCount()).isEqualTo(1);
+        assertThat(active.getScheduled(0).getEffectiveFromEpochMillis()).isEqualTo(active.getPolicy().getValidUntilEpochMillis());
+        assertThat(active.getScheduled(0).getPolicy().getAllowlistActive()).isFalse();
         await().atMost(Duration.ofSeconds(8)).until(() -> stream.policyUpdates().size() >= 3);
         PolicyUpdate lapsed = stream.policyUpdates().get(2).getPolicyUpdate();
         assertThat(lapsed.getVersion()).isEqualTo(2);
         assertThat(lapsed.getPolicy().getAllowlistActive()).isFalse();
         assertThat(lapsed.getPolicy().getValidUntilEpochMillis()).isZero();
+        assertThat(lapsed.getScheduledList()).isEmpty();
+        assertThat(lapsed.getPolicy()).isEqualTo(active.getScheduled(0).getPolicy());
+    }
+
+    @Test
+    void anUpdateCarriesTheExpiryScheduleWithEachSetOnce() {
+        UUID tenant = admin.createTenant("Scheduled");
+        TestAgent agent = enrolledAgent(tenant);
+        TestAgent.Stream stream = agent.syncWithHello(List.of());
+        PolicyUpdate first = awaitUpdate(stream, 1);
+        java.time.Instant now = java.time.Instant.now();
+        java.time.Instant soon = now.plus(Duration.ofHours(1)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        java.time.Instant later = now.plus(Duration.ofHours(2)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        Map<String, Object> policy = new java.util.HashMap<>(policyAllowing("203.0.113.0/24"));
+        policy.put("inbound", Map.of(
+                "allowlist", List.of(
+                        Map.of("cidr", "203.0.113.0/24", "description", "office", "requestedBy", "ann@example.com"),
+                        Map.of("cidr", "198.51.100.7/32", "description", "contractor", "requestedBy", "ann@example.com",
+                                "expiresAt", soon.toString()),
+                        Map.of("cidr", "198.51.100.8/32", "description", "auditor", "requestedBy", "ann@example.com",
+                                "expiresAt", later.toString()),
+                        Map.of("cidr", "2001:db8::/64", "description", "lab", "requestedBy", "ann@example.com",
+                                "expiresAt", later.toString())),
+                "ports", List.of(Map.of("proto", "tcp", "port", 443, "description", "https")),
+                "geo", Map.of("mode", "none", "countries", List.of())));
+
+        assertThat(putPolicy(tenant, policy).status()).isEqualTo(200);
+
+        PolicyUpdate update = awaitUpdate(stream, 2);
+        assertThat(update.getPolicy().getValidUntilEpochMillis()).isEqualTo(soon.toEpochMilli());
+        assertThat(update.getScheduledList()).extracting(ScheduledPolicy::getEffectiveFromEpochMillis)
+                .containsExactly(soon.toEpochMilli(), later.toEpochMilli());
+        assertThat(update.getScheduled(0).getPolicy().getValidUntilEpochMillis()).isEqualTo(later.toEpochMilli());
+        assertThat(update.getScheduled(1).getPolicy().getValidUntilEpochMillis()).isZero();
+        assertThat(update.getScheduled(1).getPolicy().getAllowlistActive()).isTrue();
+        // Every set named anywhere is sent now or was sent before; none travels twice on this stream.
+        Set<String> sentBefore = first.getSetsList().stream().map(CompiledSet::getHash).collect(Collectors.toSet());
+        List<String> sentNow = update.getSetsList().stream().map(CompiledSet::getHash).toList();
+        assertThat(sentNow).doesNotHaveDuplicates().allSatisfy(hash -> assertThat(sentBefore).doesNotContain(hash));
+        Set<String> named = new java.util.HashSet<>(update.getPolicy().getSetsList().stream().map(SetRef::getHash).toList());
+        update.getScheduledList().forEach(step -> step.getPolicy().getSetsList().forEach(ref -> named.add(ref.getHash())));
+        Set<String> held = new java.util.HashSet<>(sentBefore);
+        held.addAll(sentNow);
+        assertThat(held).containsAll(named);
+        // The steps differ from the main policy in the allowlist sets only; the emptied v6 sets have the
+        // content (and so the hash) of sets already held, such as the empty dest6, and are not sent again.
+        Set<String> mainHashes = update.getPolicy().getSetsList().stream().map(SetRef::getHash).collect(Collectors.toSet());
+        assertThat(update.getScheduled(1).getPolicy().getSetsList()).filteredOn(ref -> !mainHashes.contains(ref.getHash()))
+                .extracting(SetRef::getName).containsExactlyInAnyOrder("allow4", "allow4_addrs");
+        assertThat(hash(update.getScheduled(1).getPolicy(), "allow6")).isEqualTo(hash(update.getPolicy(), "dest6"))
+                .isNotEqualTo(hash(update.getPolicy(), "allow6"));
+
+        // The agent switches at each step and reports APPLIED again for the same version: the last report wins.
+        stream.send(AgentMessage.newBuilder().setApplyResult(ApplyResult.newBuilder().setPolicyVersion(2)
+                .setOutcome(ApplyResult.Outcome.APPLIED).setRulesetHash("aa11")).build());
+        stream.send(AgentMessage.newBuilder().setApplyResult(ApplyResult.newBuilder().setPolicyVersion(2)
+                .setOutcome(ApplyResult.Outcome.APPLIED).setRulesetHash("bb22")).build());
+        await().atMost(Duration.ofSeconds(2)).until(() -> "bb22".equals(
+                admin.get("/api/v1/tenants/" + tenant + "/instances").list().getFirst().get("rulesetHash")));
+        Map<String, Object> instance = admin.get("/api/v1/tenants/" + tenant + "/instances").list().getFirst();
+        assertThat(instance).containsEntry("applyOutcome", "APPLIED").containsEntry("appliedPolicyVersion", 2);
+        assertThat(stream.ended.get()).isNull();
+    }
+
+    private static String hash(dev.clawfence.proto.agent.v1.CompiledPolicy policy, String set) {
+        return policy.getSetsList().stream().filter(ref -> ref.getName().equals(set)).findFirst().orElseThrow().getHash();
+    }
+
+    @Test
+    void aHelloWithoutAKnownProtocolVersionIsRefusedNamingTheVersionsSpoken() {
+        TestAgent agent = enrolledAgent(admin.createTenant("Old or new"));
+        for (int version : new int[] {0, 2, 99}) {
+            TestAgent.Stream stream = agent.sync(false);
+            stream.send(AgentMessage.newBuilder().setHello(AgentHello.newBuilder().setProtocolVersionValue(version)
+                    .setAgentVersion("9.9.9")).build());
+
+            await().atMost(Duration.ofSeconds(2)).until(() -> stream.ended.get() != null);
+            assertThat(stream.ended.get().getCode()).as("version %d", version).isEqualTo(Status.Code.FAILED_PRECONDITION);
+            assertThat(stream.ended.get().getDescription()).contains("protocol_version")
+                    .contains(version == 0 ? "unspecified" : version + " is unknown")
+                    .contains("speaks protocol version 1");
+            assertThat(stream.policyUpdates()).isEmpty();
+        }
+        assertThat(admin.get("/api/v1/tenants/" + agent.enrolled().getTenantId() + "/instances").list().getFirst().get("agentVersion"))
+                .isNotEqualTo("9.9.9");
     }
 
     @Test

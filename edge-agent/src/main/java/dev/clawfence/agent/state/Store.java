@@ -26,7 +26,8 @@ import java.util.stream.Stream;
 
 /**
  * The state directory: {@code policy.bin} holds the last applied (and confirmed) policy version as a
- * complete {@code PolicyUpdate} (every set inline); {@code sets/<hash>.bin} holds each set the agent has
+ * complete {@code PolicyUpdate} (every set inline, the steps of its expiry schedule still to come
+ * included, so that a restart while offline can take the steps that came due meanwhile); {@code sets/<hash>.bin} holds each set the agent has
  * received, by content hash. Every file is {@code CFS1} + the SHA-256 of the payload + the payload
  * (protobuf bytes), written to a temporary file, fsynced, renamed over the old one, and the directory
  * fsynced, so a reader sees the old or the new file, never a mix; files are mode 0600.

@@ -15,6 +15,7 @@ import dev.clawfence.policy.compile.CompiledPolicy;
 import dev.clawfence.policy.compile.CompiledSet;
 import dev.clawfence.policy.compile.DomainEntry;
 import dev.clawfence.policy.compile.PlatformSets;
+import dev.clawfence.policy.compile.ScheduledPolicy;
 import dev.clawfence.policy.compile.SetType;
 import inet.ipaddr.IPAddress;
 import inet.ipaddr.ipv4.IPv4Address;
@@ -65,7 +66,12 @@ public final class PolicyWire {
         return toDomain(complete(update, known));
     }
 
-    /** {@code update} with the content of every set it names inline (from the update or {@code known}): the form the agent stores. */
+    /**
+     * {@code update} with the content of every set it names inline (from the update or {@code known}),
+     * each content once: the form the agent stores. Its schedule is checked whole here (ascending
+     * instants, each step a policy whose sets resolve and match their hashes), so that a bad step fails
+     * the update when it arrives rather than when the agent would switch to it, offline.
+     */
     public static dev.clawfence.proto.agent.v1.PolicyUpdate complete(dev.clawfence.proto.agent.v1.PolicyUpdate update, Function<String, Optional<dev.clawfence.proto.agent.v1.CompiledSet>> known) throws WireException {
         if (!update.hasPolicy()) {
             throw new WireException("policy_update.policy is missing");
@@ -74,23 +80,89 @@ public final class PolicyWire {
         for (dev.clawfence.proto.agent.v1.CompiledSet set : update.getSetsList()) {
             byHash.putIfAbsent(set.getHash(), set);
         }
-        Map<String, dev.clawfence.proto.agent.v1.CompiledSet> inline = new LinkedHashMap<>();
-        for (dev.clawfence.proto.agent.v1.SetRef ref : update.getPolicy().getSetsList()) {
-            dev.clawfence.proto.agent.v1.CompiledSet set = byHash.get(ref.getHash());
-            if (set == null) {
-                set = known.apply(ref.getHash()).orElseThrow(() -> new WireException(
-                        "set " + ref.getName() + " (hash " + ref.getHash() + ") is neither in the update nor held by the agent"));
+        List<dev.clawfence.proto.agent.v1.CompiledPolicy> policies = new ArrayList<>();
+        policies.add(update.getPolicy());
+        long previous = Long.MIN_VALUE;
+        for (int i = 0; i < update.getScheduledCount(); i++) {
+            dev.clawfence.proto.agent.v1.ScheduledPolicy step = update.getScheduled(i);
+            if (!step.hasPolicy()) {
+                throw new WireException("policy_update.scheduled[" + i + "].policy is missing");
             }
-            inline.putIfAbsent(ref.getHash(), set);
+            long from = step.getEffectiveFromEpochMillis();
+            if (from <= 0 || from <= previous) {
+                throw new WireException("policy_update.scheduled[" + i + "].effective_from_epoch_millis " + from
+                        + " must be positive and after the previous step's (" + (previous == Long.MIN_VALUE ? "none" : previous) + ")");
+            }
+            previous = from;
+            policies.add(step.getPolicy());
         }
-        return update.toBuilder().clearSets().addAllSets(inline.values()).build();
+        Map<String, dev.clawfence.proto.agent.v1.CompiledSet> inline = new LinkedHashMap<>();
+        for (dev.clawfence.proto.agent.v1.CompiledPolicy policy : policies) {
+            for (dev.clawfence.proto.agent.v1.SetRef ref : policy.getSetsList()) {
+                dev.clawfence.proto.agent.v1.CompiledSet set = byHash.get(ref.getHash());
+                if (set == null) {
+                    set = known.apply(ref.getHash()).orElseThrow(() -> new WireException(
+                            "set " + ref.getName() + " (hash " + ref.getHash() + ") is neither in the update nor held by the agent"));
+                }
+                inline.putIfAbsent(ref.getHash(), set);
+            }
+        }
+        dev.clawfence.proto.agent.v1.PolicyUpdate complete = update.toBuilder().clearSets().addAllSets(inline.values()).build();
+        Map<String, CompiledSet<?>> checked = new HashMap<>();
+        for (int i = 0; i < update.getScheduledCount(); i++) {
+            try {
+                policy(update.getScheduled(i).getPolicy(), inline, checked);
+            } catch (WireException e) {
+                throw new WireException("policy_update.scheduled[" + i + "]: " + e.getMessage());
+            }
+        }
+        return complete;
     }
 
     /** The compiled policy of a complete update (every named set inline). */
     public static CompiledPolicy toDomain(dev.clawfence.proto.agent.v1.PolicyUpdate update) throws WireException {
-        dev.clawfence.proto.agent.v1.CompiledPolicy wire = update.getPolicy();
         Map<String, dev.clawfence.proto.agent.v1.CompiledSet> byHash = new HashMap<>();
         update.getSetsList().forEach(set -> byHash.putIfAbsent(set.getHash(), set));
+        return policy(update.getPolicy(), byHash, new HashMap<>());
+    }
+
+    /** The expiry schedule of a complete update, in its order. */
+    public static List<ScheduledPolicy> schedule(dev.clawfence.proto.agent.v1.PolicyUpdate update) throws WireException {
+        Map<String, dev.clawfence.proto.agent.v1.CompiledSet> byHash = new HashMap<>();
+        update.getSetsList().forEach(set -> byHash.putIfAbsent(set.getHash(), set));
+        Map<String, CompiledSet<?>> checked = new HashMap<>();
+        List<ScheduledPolicy> schedule = new ArrayList<>();
+        for (dev.clawfence.proto.agent.v1.ScheduledPolicy step : update.getScheduledList()) {
+            schedule.add(new ScheduledPolicy(Instant.ofEpochMilli(step.getEffectiveFromEpochMillis()), policy(step.getPolicy(), byHash, checked)));
+        }
+        return schedule;
+    }
+
+    /**
+     * {@code update} as of {@code now}: its policy replaced by the last scheduled one that is in force
+     * by then, and the steps up to that one dropped (the same version, as if compiled at that step).
+     * Returns {@code update} itself when no step has begun. Sets are left as they are; {@link #complete}
+     * trims them to the ones still named.
+     */
+    public static dev.clawfence.proto.agent.v1.PolicyUpdate effectiveAt(dev.clawfence.proto.agent.v1.PolicyUpdate update, Instant now) {
+        long at = now.toEpochMilli();
+        int begun = 0;
+        while (begun < update.getScheduledCount() && update.getScheduled(begun).getEffectiveFromEpochMillis() <= at) {
+            begun++;
+        }
+        if (begun == 0) {
+            return update;
+        }
+        return update.toBuilder()
+                .setPolicy(update.getScheduled(begun - 1).getPolicy())
+                .clearScheduled()
+                .addAllScheduled(update.getScheduledList().subList(begun, update.getScheduledCount()))
+                .build();
+    }
+
+    /** One compiled policy whose sets come from {@code byHash}; {@code checked} caches sets already converted, by name and hash. */
+    private static CompiledPolicy policy(dev.clawfence.proto.agent.v1.CompiledPolicy wire, Map<String, dev.clawfence.proto.agent.v1.CompiledSet> byHash,
+            Map<String, CompiledSet<?>> checked) throws WireException {
         Map<String, CompiledSet<?>> sets = new HashMap<>();
         for (dev.clawfence.proto.agent.v1.SetRef ref : wire.getSetsList()) {
             SetType expected = SETS.get(ref.getName());
@@ -101,7 +173,12 @@ public final class PolicyWire {
             if (set == null) {
                 throw new WireException("set " + ref.getName() + " (hash " + ref.getHash() + ") is missing from the update");
             }
-            CompiledSet<?> domain = set(set, ref.getName());
+            String key = ref.getName() + "/" + ref.getHash();
+            CompiledSet<?> domain = checked.get(key);
+            if (domain == null) {
+                domain = set(set, ref.getName());
+                checked.put(key, domain);
+            }
             if (domain.type() != expected) {
                 throw new WireException("set " + ref.getName() + " has type " + domain.type() + ", expected " + expected);
             }
@@ -139,6 +216,22 @@ public final class PolicyWire {
 
     /** The complete wire form of {@code policy} as version {@code version}: every set inline, each content once. */
     public static dev.clawfence.proto.agent.v1.PolicyUpdate toWire(long version, CompiledPolicy policy) {
+        return toWire(version, policy, List.of());
+    }
+
+    /** The complete wire form of {@code policy} with its expiry {@code schedule}: every set inline, each content once. */
+    public static dev.clawfence.proto.agent.v1.PolicyUpdate toWire(long version, CompiledPolicy policy, List<ScheduledPolicy> schedule) {
+        Map<String, dev.clawfence.proto.agent.v1.CompiledSet> sets = new LinkedHashMap<>();
+        dev.clawfence.proto.agent.v1.PolicyUpdate.Builder update = dev.clawfence.proto.agent.v1.PolicyUpdate.newBuilder()
+                .setVersion(version).setPolicy(policy(policy, sets));
+        for (ScheduledPolicy step : schedule) {
+            update.addScheduled(dev.clawfence.proto.agent.v1.ScheduledPolicy.newBuilder()
+                    .setEffectiveFromEpochMillis(step.effectiveFrom().toEpochMilli()).setPolicy(policy(step.policy(), sets)));
+        }
+        return update.addAllSets(sets.values()).build();
+    }
+
+    private static dev.clawfence.proto.agent.v1.CompiledPolicy policy(CompiledPolicy policy, Map<String, dev.clawfence.proto.agent.v1.CompiledSet> sets) {
         dev.clawfence.proto.agent.v1.CompiledPolicy.Builder wire = dev.clawfence.proto.agent.v1.CompiledPolicy.newBuilder()
                 .setInboundMode(mode(policy.modes().inbound()))
                 .setOutboundMode(mode(policy.modes().outbound()))
@@ -156,12 +249,11 @@ public final class PolicyWire {
             entry.ports().forEach(port -> domain.addPorts(port(port)));
             wire.addDomains(domain);
         }
-        Map<String, dev.clawfence.proto.agent.v1.CompiledSet> sets = new LinkedHashMap<>();
         for (CompiledSet<?> set : policy.sets()) {
             wire.addSets(dev.clawfence.proto.agent.v1.SetRef.newBuilder().setName(set.name()).setHash(set.hash()));
             sets.putIfAbsent(set.hash(), set(set));
         }
-        return dev.clawfence.proto.agent.v1.PolicyUpdate.newBuilder().setVersion(version).setPolicy(wire).addAllSets(sets.values()).build();
+        return wire.build();
     }
 
     /** The wire form of one set. */

@@ -106,12 +106,15 @@ public final class SyncClient {
         endStream = () -> stream.later(() -> stream.done.complete(null), Duration.ZERO);
         agent.onDrift((detail, restored) -> stream.send(AgentMessage.newBuilder()
                 .setDrift(DriftReport.newBuilder().setDetail(detail).setRestored(restored)).build()));
+        // Scheduled switches (lapsed allowlist entries) queue behind any update result, keeping reports in order.
+        agent.onLocalApply(outcome -> stream.later(() -> stream.send(result(outcome)), Duration.ZERO));
         try {
             stream.send(AgentMessage.newBuilder().setHello(hello()).build());
             stream.done.get();
         } finally {
             endStream = () -> { };
             agent.onDrift(dev.clawfence.agent.DriftListener.NONE);
+            agent.onLocalApply(null);
             stream.close();
         }
     }

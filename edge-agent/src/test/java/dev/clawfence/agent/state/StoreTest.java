@@ -45,6 +45,21 @@ class StoreTest {
     }
 
     @Test
+    void theExpiryScheduleIsKeptWithThePolicyAndItsSetsStoredByHash() throws IOException {
+        java.util.Map<String, java.time.Instant> allowlist = new java.util.LinkedHashMap<>();
+        allowlist.put("203.0.113.2/32", TestPolicies.NOW.plusSeconds(60));
+        allowlist.put("203.0.113.66/32", null);
+        PolicyUpdate scheduled = TestPolicies.scheduled(5, TestPolicies.expiring(allowlist), TestPolicies.NOW);
+        Store store = new Store(dir);
+        store.saveApplied(scheduled);
+
+        Store reopened = new Store(dir);
+        assertThat(reopened.lastApplied().value()).contains(scheduled);
+        assertThat(reopened.lastApplied().value().orElseThrow().getScheduledCount()).isEqualTo(1);
+        assertThat(reopened.knownSetHashes()).containsExactlyInAnyOrderElementsOf(scheduled.getSetsList().stream().map(CompiledSet::getHash).toList());
+    }
+
+    @Test
     void aTruncatedPolicyFileIsReportedAndIgnored() throws IOException {
         Store store = new Store(dir);
         store.saveApplied(update);

@@ -7,6 +7,7 @@ import com.google.protobuf.ByteString;
 import dev.clawfence.policy.PolicyDocument;
 import dev.clawfence.policy.compile.CompiledPolicy;
 import dev.clawfence.policy.compile.PolicyCompiler;
+import dev.clawfence.policy.compile.ScheduledPolicy;
 import dev.clawfence.policy.render.NftRenderer;
 import dev.clawfence.policy.render.RandomPolicies;
 import dev.clawfence.proto.agent.v1.AddressRange;
@@ -59,6 +60,75 @@ class PolicyWireTest {
 
         assertThat(back).isEqualTo(compiled);
         assertThat(PolicyWire.complete(bare, hash -> Optional.ofNullable(held.get(hash)))).isEqualTo(complete);
+    }
+
+    private static java.util.List<ScheduledPolicy> schedule(PolicyDocument policy) {
+        return PolicyCompiler.schedule(policy, RandomPolicies.PLATFORM, RandomPolicies.COUNTRIES, RandomPolicies.NOW.minus(Duration.ofHours(1)),
+                64, RandomPolicies.NOW.plus(Duration.ofDays(7)));
+    }
+
+    @Property(tries = 200)
+    void aScheduleRoundTripsAndEachStepTakesOverAtItsInstant(@ForAll("policies") PolicyDocument policy) throws WireException {
+        CompiledPolicy compiled = compile(policy);
+        java.util.List<ScheduledPolicy> schedule = schedule(policy);
+        PolicyUpdate wire = parse(PolicyWire.toWire(4, compiled, schedule).toByteArray());
+
+        PolicyUpdate complete = PolicyWire.complete(wire, hash -> Optional.empty());
+
+        assertThat(complete).isEqualTo(wire);
+        assertThat(PolicyWire.toDomain(complete)).isEqualTo(compiled);
+        assertThat(PolicyWire.schedule(complete)).isEqualTo(schedule);
+        assertThat(complete.getSetsList()).extracting(CompiledSet::getHash).doesNotHaveDuplicates();
+        assertThat(PolicyWire.effectiveAt(complete, RandomPolicies.NOW.minus(Duration.ofHours(1)))).isSameAs(complete);
+        for (int i = 0; i < schedule.size(); i++) {
+            ScheduledPolicy step = schedule.get(i);
+            PolicyUpdate atStep = PolicyWire.complete(PolicyWire.effectiveAt(complete, step.effectiveFrom()), hash -> Optional.empty());
+            assertThat(PolicyWire.toDomain(atStep)).isEqualTo(step.policy());
+            assertThat(PolicyWire.schedule(atStep)).isEqualTo(schedule.subList(i + 1, schedule.size()));
+            assertThat(PolicyWire.toDomain(PolicyWire.complete(PolicyWire.effectiveAt(complete, step.effectiveFrom().minusMillis(1)), hash -> Optional.empty())))
+                    .isEqualTo(i == 0 ? compiled : schedule.get(i - 1).policy());
+        }
+    }
+
+    /** A policy with entries lapsing one and two hours after it was compiled. */
+    private static PolicyUpdate scheduled() {
+        Map<String, java.time.Instant> allowlist = new java.util.LinkedHashMap<>();
+        allowlist.put("203.0.113.2/32", RandomPolicies.NOW.plus(Duration.ofHours(1)));
+        allowlist.put("203.0.113.66/32", RandomPolicies.NOW.plus(Duration.ofHours(2)));
+        allowlist.put("198.51.100.0/24", null);
+        PolicyUpdate update = dev.clawfence.agent.TestPolicies.scheduled(2, dev.clawfence.agent.TestPolicies.expiring(allowlist), RandomPolicies.NOW);
+        assertThat(update.getScheduledCount()).isEqualTo(2);
+        return update;
+    }
+
+    @Test
+    void aScheduleOutOfOrderIsRefusedByField() {
+        PolicyUpdate wire = scheduled();
+        PolicyUpdate swapped = wire.toBuilder().setScheduled(0, wire.getScheduled(1)).setScheduled(1, wire.getScheduled(0)).build();
+
+        assertThatThrownBy(() -> PolicyWire.complete(swapped, hash -> Optional.empty())).isInstanceOf(WireException.class)
+                .hasMessageContaining("policy_update.scheduled[1].effective_from_epoch_millis").hasMessageContaining("after the previous step");
+    }
+
+    @Test
+    void aForgedSetOfAScheduledStepFailsTheUpdateOnArrival() throws WireException {
+        PolicyUpdate wire = scheduled();
+        java.util.Set<String> mainHashes = wire.getPolicy().getSetsList().stream().map(dev.clawfence.proto.agent.v1.SetRef::getHash)
+                .collect(Collectors.toSet());
+        int index = -1;
+        for (int i = 0; i < wire.getSetsCount(); i++) {
+            if (!mainHashes.contains(wire.getSets(i).getHash()) && wire.getSets(i).getType() == CompiledSet.Type.IPV4_ADDRESSES) {
+                index = i;
+            }
+        }
+        assertThat(index).as("a step changes allow4_addrs").isNotNegative();
+        CompiledSet forged = wire.getSets(index).toBuilder()
+                .addAddresses(AddressRange.newBuilder().setFirst(bytes(192, 0, 2, 200)).setLast(bytes(192, 0, 2, 201))).build();
+        PolicyUpdate tampered = wire.toBuilder().setSets(index, forged).build();
+
+        assertThat(PolicyWire.toDomain(tampered)).isNotNull();
+        assertThatThrownBy(() -> PolicyWire.complete(tampered, hash -> Optional.empty())).isInstanceOf(WireException.class)
+                .hasMessageContaining("policy_update.scheduled[").hasMessageContaining("does not match its hash");
     }
 
     @Test

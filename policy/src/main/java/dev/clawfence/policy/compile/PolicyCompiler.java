@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.stream.Stream;
 
 /**
  * Compiles a validated policy with the platform's rules and country data at {@code now} into a
@@ -37,6 +38,61 @@ public final class PolicyCompiler {
      */
     public static CompiledPolicy compile(PolicyDocument policy, PlatformRules platform, CountryRanges countries, Instant now) {
         return new CompiledPolicy(policy.mode(), platform(platform), inbound(policy, countries, now), outbound(policy), validUntil(policy, now));
+    }
+
+    /**
+     * The compilations that follow {@code compile(policy, platform, countries, now)} as allowlist entries
+     * lapse, so that an agent can drop them on time without the control plane: one per distinct
+     * {@code expiresAt} after {@code now} and not after {@code horizon}, ascending, at most {@code limit}.
+     * Entry {@code i} equals {@code compile(policy, platform, countries, t)} for every {@code t} from its
+     * {@code effectiveFrom} until its policy's {@code validUntil}, which is the next entry's
+     * {@code effectiveFrom}; the last entry's {@code validUntil} says when the schedule runs out (null
+     * when nothing expires after it).
+     *
+     * @throws IllegalArgumentException when {@code limit} is negative, or as {@link #compile}
+     */
+    public static List<ScheduledPolicy> schedule(PolicyDocument policy, PlatformRules platform, CountryRanges countries,
+            Instant now, int limit, Instant horizon) {
+        if (limit < 0) {
+            throw new IllegalArgumentException("limit must be 0 or more, not " + limit);
+        }
+        return upcoming(policy, platform, countries, now, horizon).limit(limit).toList();
+    }
+
+    /**
+     * The whole {@link #schedule} up to {@code horizon}, each step compiled only when the stream reaches
+     * it: a step costs about one compilation of the inbound half, so a caller that stops early (at a
+     * size budget) pays only for the steps it takes.
+     */
+    public static Stream<ScheduledPolicy> upcoming(PolicyDocument policy, PlatformRules platform, CountryRanges countries,
+            Instant now, Instant horizon) {
+        List<Instant> instants = policy.inbound().allowlist().stream()
+                .map(AllowlistEntry::expiresAt)
+                .filter(expiry -> expiry != null && expiry.isAfter(now) && !expiry.isAfter(horizon))
+                .distinct().sorted().toList();
+        if (instants.isEmpty()) {
+            return Stream.empty();
+        }
+        // Only the inbound half depends on time: platform and outbound are compiled once and shared.
+        PlatformSets platformSets = platform(platform);
+        CompiledOutbound outbound = outbound(policy);
+        return instants.stream().map(at -> new ScheduledPolicy(at,
+                new CompiledPolicy(policy.mode(), platformSets, inbound(policy, countries, at), outbound, validUntil(policy, at))));
+    }
+
+    /**
+     * The compilation in force at {@code at}: the last of {@code schedule} whose {@code effectiveFrom} is
+     * not after {@code at}, else {@code main}.
+     */
+    public static CompiledPolicy inForce(CompiledPolicy main, List<ScheduledPolicy> schedule, Instant at) {
+        CompiledPolicy result = main;
+        for (ScheduledPolicy step : schedule) {
+            if (step.effectiveFrom().isAfter(at)) {
+                break;
+            }
+            result = step.policy();
+        }
+        return result;
     }
 
     private static PlatformSets platform(PlatformRules rules) {
