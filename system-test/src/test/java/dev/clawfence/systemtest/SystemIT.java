@@ -313,8 +313,10 @@ class SystemIT {
         // The report waited in TCP's retransmission queue; it arrives with the next retransmission.
         await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
             JsonNode instance = instance();
-            assertThat(instance.get("appliedPolicyVersion").asInt()).as("%s", instance).isEqualTo(version);
+            assertThat(instance.get("applyVersion").asInt()).as("%s", instance).isEqualTo(version);
             assertThat(instance.get("applyOutcome").asText()).as("%s", instance).isEqualTo("ROLLED_BACK");
+            // The previous version is the one in force.
+            assertThat(instance.get("appliedPolicyVersion").asInt()).as("%s", instance).isEqualTo(before);
             assertThat(instance.get("applyReason").asText()).as("%s", instance)
                     .contains("confirm").contains(CONFIRM_DEADLINE.toSeconds() + " s");
         });

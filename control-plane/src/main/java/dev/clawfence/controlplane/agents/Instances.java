@@ -40,7 +40,7 @@ public final class Instances {
     /** An instance as the tenant sees it. */
     public record InstanceView(UUID id, String hostname, String agentVersion, Map<String, String> hostFacts,
             OffsetDateTime enrolledAt, OffsetDateTime lastSeenAt, boolean connected, Integer appliedPolicyVersion,
-            int currentPolicyVersion, String applyOutcome, String applyReason, OffsetDateTime appliedAt,
+            int currentPolicyVersion, Integer applyVersion, String applyOutcome, String applyReason, OffsetDateTime appliedAt,
             String rulesetHash, Drift drift, OffsetDateTime certificateExpiresAt, OffsetDateTime revokedAt) {}
 
     /** Whether an instance may still call: it exists and is not revoked. */
@@ -93,7 +93,7 @@ public final class Instances {
                 .orderBy(INSTANCES.ENROLLED_AT, INSTANCES.ID)
                 .fetch(r -> new InstanceView(r.getId(), r.getHostname(), r.getAgentVersion(), facts(r.getHostFacts()),
                         r.getEnrolledAt(), r.getLastSeenAt(), r.getConnectedSince() != null && r.getRevokedAt() == null,
-                        r.getAppliedPolicyVersion(), current, r.getApplyOutcome(), r.getApplyReason(), r.getAppliedAt(),
+                        r.getAppliedPolicyVersion(), current, r.getApplyVersion(), r.getApplyOutcome(), r.getApplyReason(), r.getAppliedAt(),
                         r.getRulesetHash(),
                         r.getDriftDetail() == null ? null : new Drift(r.getDriftDetail(), r.getDriftAt()),
                         r.getCertNotAfter(), r.getRevokedAt()));
@@ -138,17 +138,26 @@ public final class Instances {
         return now;
     }
 
-    /** Records the outcome of applying a version; a failure or rollback is audited. */
+    /**
+     * Records the outcome of applying a version. Only {@code APPLIED} moves the version in force; after a
+     * failure or rollback the previous version is still enforced, and {@code apply_version} names the one
+     * that did not take. {@code rulesetHash} is always the ruleset now in force. A failure or rollback is audited.
+     */
     public void applied(TenantTransaction tx, UUID id, long version, String outcome, String reason,
             String rulesetHash) {
-        tx.sql().update(INSTANCES)
-                .set(INSTANCES.APPLIED_POLICY_VERSION, (int) version)
+        var update = tx.sql().update(INSTANCES)
+                .set(INSTANCES.APPLY_VERSION, (int) version)
                 .set(INSTANCES.APPLY_OUTCOME, outcome)
                 .set(INSTANCES.APPLY_REASON, reason == null || reason.isEmpty() ? null : clip(reason, MAX_TEXT))
                 .set(INSTANCES.APPLIED_AT, OffsetDateTime.now())
-                .set(INSTANCES.RULESET_HASH, rulesetHash == null || rulesetHash.isEmpty() ? null : clip(rulesetHash, 128))
-                .set(INSTANCES.LAST_SEEN_AT, OffsetDateTime.now())
-                .where(INSTANCES.ID.eq(id)).execute();
+                .set(INSTANCES.LAST_SEEN_AT, OffsetDateTime.now());
+        if ("APPLIED".equals(outcome)) {
+            update = update.set(INSTANCES.APPLIED_POLICY_VERSION, (int) version);
+        }
+        if (rulesetHash != null && !rulesetHash.isEmpty()) {
+            update = update.set(INSTANCES.RULESET_HASH, clip(rulesetHash, 128));
+        }
+        update.where(INSTANCES.ID.eq(id)).execute();
         if (!"APPLIED".equals(outcome)) {
             audit.record(tx, "instance.apply-" + outcome.toLowerCase().replace('_', '-'), "instance:" + id,
                     "policy:v" + version + " " + clip(reason, MAX_TEXT));

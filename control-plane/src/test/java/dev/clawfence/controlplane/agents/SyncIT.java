@@ -293,7 +293,8 @@ class SyncIT {
         Map<String, Object> instance = admin.get("/api/v1/tenants/" + tenant + "/instances").list().getFirst();
         assertThat(instance).containsEntry("applyOutcome", "ROLLED_BACK")
                 .containsEntry("applyReason", "control plane unreachable")
-                .containsEntry("appliedPolicyVersion", 1)
+                .containsEntry("applyVersion", 1)
+                .containsEntry("appliedPolicyVersion", null)
                 .containsEntry("rulesetHash", "ab12");
         assertThat((String) ((Map<String, Object>) instance.get("drift")).get("detail")).startsWith("chain input changed");
         List<String> actions = ((List<Map<String, Object>>) admin.get("/api/v1/tenants/" + tenant + "/audit")
