@@ -17,7 +17,7 @@ import javax.net.ssl.KeyManagerFactory;
  * {@link Identity}, and trust pinned to the CA at the end of that certificate chain ({@link PinnedTrust}).
  *
  * <p>The transport is grpc-okhttp with the JDK's TLS, not grpc-netty: an agent holds one connection, and
- * Netty's ~900 classes, event loops and pooled direct buffers cost it ~20 MiB of resident memory for
+ * Netty's ~900 classes, event loops and pooled direct buffers cost it 12-15 MiB of resident memory for
  * nothing (BENCHMARKS.md, "Edge agent footprint").
  */
 public final class ControlPlaneChannel {
