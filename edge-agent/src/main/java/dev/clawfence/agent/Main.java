@@ -19,7 +19,9 @@ import dev.clawfence.agent.sync.EnrolmentToken;
 import dev.clawfence.agent.sync.Identity;
 import java.io.IOException;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -153,8 +155,7 @@ public final class Main implements Callable<Integer> {
             log.accept("clawfence-agent " + Version.VERSION + " starting: backend " + enforcer.backend() + ", state " + cfg.stateDir());
             Agent.StartReport report = agent.start();
             if (report.enforcedVersion() != 0) {
-                ProcessHandle.current().info().startInstant().ifPresent(started -> log.accept("enforced "
-                        + java.time.Duration.between(started, Instant.now()).toMillis() + " ms after the process started"));
+                processAgeMillis().ifPresent(age -> log.accept("enforced " + age + " ms after the process started"));
             }
             // Units ordered after this one (the network) start now: the stored policy is in force, or there is
             // none that can be, and nothing below may delay boot (it needs the network).
@@ -267,6 +268,25 @@ public final class Main implements Callable<Integer> {
                 renewal.close();
                 syncing.interrupt();
             }
+        }
+    }
+
+    /**
+     * Milliseconds since this process was exec'd, to 10 ms, from {@code /proc/self/stat} and {@code /proc/uptime}.
+     * Not {@code ProcessHandle.info().startInstant()}: the JDK adds the start tick to the boot time in whole
+     * seconds ({@code btime}), which put this figure off by up to a second.
+     */
+    static OptionalLong processAgeMillis() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            // Fields after the command name, which may itself hold spaces and parentheses; starttime is field 22.
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long startTicks = Long.parseLong(fields[22 - 3]);
+            double uptimeSeconds = Double.parseDouble(Files.readString(Path.of("/proc/uptime")).split(" ")[0]);
+            // USER_HZ is 100 on every Linux architecture the agent runs on.
+            return OptionalLong.of(Math.round(uptimeSeconds * 1000) - startTicks * 10);
+        } catch (IOException | RuntimeException e) {
+            return OptionalLong.empty();
         }
     }
 

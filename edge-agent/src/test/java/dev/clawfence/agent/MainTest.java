@@ -101,4 +101,15 @@ class MainTest {
         assertThat(code).isEqualTo(1);
         assertThat(err().lines()).singleElement().asString().startsWith("error: cannot run nft: no command may run in this test");
     }
+
+    @Test
+    void processAgeIsTheTimeSinceExecToTenMilliseconds() {
+        // The JVM's own clock starts a little after exec, so the process is at least that old; ProcessHandle's
+        // start instant (boot time in whole seconds) was off by up to a second either way.
+        long before = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
+        long age = Main.processAgeMillis().orElseThrow();
+        long after = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
+
+        assertThat(age).isBetween(before - 20, after + 2_000);
+    }
 }

@@ -47,8 +47,9 @@ public final class PolicyDistribution {
     /** No scheduled compilation further ahead than this; the re-push at each expiry extends it. */
     static final Duration SCHEDULE_HORIZON = Duration.ofDays(7);
     /**
-     * A schedule stops where the update would pass this many bytes: below the 4 MiB that gRPC accepts
-     * in one message by default, so a schedule never makes an update undeliverable.
+     * A schedule stops where the update would pass this many bytes. The agent accepts 64 MiB in one
+     * message, but each step costs a compilation here and the bytes to every agent at every save: a
+     * schedule is for the next few expiries, the re-push at each expiry brings the rest.
      */
     static final long MAX_UPDATE_BYTES = 3L << 20;
 

@@ -7,11 +7,7 @@ import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider;
+import io.grpc.TlsChannelCredentials;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
@@ -46,13 +42,7 @@ public final class EnrolmentClient {
             throw new EnrolmentException("cannot create the agent's key pair: " + e.getMessage(), e);
         }
         PinnedTrust trust = new PinnedTrust(token.caPin());
-        SslContext ssl;
-        try {
-            ssl = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK).trustManager(trust).build();
-        } catch (IOException e) {
-            throw new EnrolmentException("cannot set up TLS: " + e.getMessage(), e);
-        }
-        ManagedChannel channel = NettyChannelBuilder.forTarget(server).sslContext(ssl).build();
+        ManagedChannel channel = ControlPlaneChannel.channel(server, TlsChannelCredentials.newBuilder().trustManager(trust).build());
         try {
             EnrollResponse response = AgentGatewayGrpc.newBlockingStub(channel)
                     .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)

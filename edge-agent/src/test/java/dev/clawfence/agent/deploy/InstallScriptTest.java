@@ -210,7 +210,11 @@ class InstallScriptTest {
                 "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK", "SystemCallArchitectures=native");
         assertThat(lines).as("the JIT needs W+X memory").noneMatch(l -> l.startsWith("MemoryDenyWriteExecute"));
         assertThat(lines).anyMatch(l -> l.startsWith("After=") && l.contains("local-fs.target"));
-        assertThat(lines).anyMatch(l -> l.startsWith("ExecStart=") && l.contains("--sun-misc-unsafe-memory-access=allow -XX:+UseSerialGC -Xmx64m -jar"));
+        String execStart = lines.stream().filter(l -> l.startsWith("ExecStart=")).findFirst().orElseThrow();
+        // The footprint settings measured in BENCHMARKS.md (issue 3: idle RSS); the heap may still grow to 64 MiB for large policies.
+        assertThat(execStart.substring(0, execStart.indexOf(" -jar ")).split(" ")).contains("--sun-misc-unsafe-memory-access=allow",
+                "-XX:+UseSerialGC", "-Xms8m", "-Xmx64m", "-XX:TieredStopAtLevel=1", "-XX:+UseCompactObjectHeaders");
+        assertThat(lines).contains("Environment=MALLOC_ARENA_MAX=2");
     }
 
     @Test
