@@ -299,7 +299,9 @@ public final class Spool implements Closeable {
     /**
      * The control plane has durably stored everything through {@code throughSeq}: losses ending at or
      * before it are forgotten, and segments holding nothing above it are deleted. The mark is written
-     * durably before any file is deleted.
+     * durably before any file is deleted or loss forgotten; an ack that does neither stays in memory
+     * until the next write of the meta file, so after a crash a few acknowledged records may be read
+     * again (the control plane stores each sequence number once).
      */
     public synchronized void ack(long throughSeq) throws IOException {
         checkOpen();
@@ -310,8 +312,11 @@ public final class Spool implements Closeable {
             return;
         }
         ackedThrough = throughSeq;
-        losses.removeIf(loss -> loss.lastSeq() <= throughSeq);
-        writeMeta(false);
+        boolean forgets = losses.removeIf(loss -> loss.lastSeq() <= throughSeq);
+        boolean deletes = !segments.isEmpty() && segments.getFirst() != active && segments.getFirst().lastSeq <= throughSeq;
+        if (forgets || deletes) {
+            writeMeta(false);
+        }
         while (!segments.isEmpty() && segments.getFirst() != active && segments.getFirst().lastSeq <= throughSeq) {
             delete(segments.removeFirst());
         }
