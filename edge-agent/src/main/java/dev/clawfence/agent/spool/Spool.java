@@ -3,6 +3,7 @@ package dev.clawfence.agent.spool;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,6 +13,8 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -27,12 +30,15 @@ import java.util.zip.CRC32C;
  * <p>Files in the directory: {@code spool-<firstSeq>.seg} segments (see {@link SegmentFormat}) and
  * {@code spool.meta} (see {@link SpoolMeta}).
  *
- * <p>Durability is group commit, done by the appending thread: {@link #append} writes each record
- * to the segment file at once (so a killed process loses nothing it appended, the page cache keeps
- * it) and fsyncs after {@link SpoolLimits#syncEveryRecords()} records or when the oldest unsynced
- * record is {@link SpoolLimits#syncEvery()} old. The time rule is checked on append only, so an
- * appender that goes idle calls {@link #sync()} itself. A host crash loses at most the unsynced
- * records, and they are reported as {@link Loss.Reason#TORN_TAIL}.
+ * <p>Durability is group commit: {@link #append} writes each record to the segment file at once
+ * (so a killed process loses nothing it appended, the page cache keeps it) and, after
+ * {@link SpoolLimits#syncEveryRecords()} records or when the oldest unsynced record is
+ * {@link SpoolLimits#syncEvery()} old, asks the spool's own sync thread for an fsync, which runs
+ * without holding up further appends (an fsync costs milliseconds, as much as thousands of appends).
+ * The time rule is checked on append only, so an appender that goes idle calls {@link #sync()}, which
+ * fsyncs before it returns. A host crash loses at most the records not yet synced, and they are
+ * reported as {@link Loss.Reason#TORN_TAIL}; a failed background fsync is thrown by the next
+ * {@code append} or {@code sync}.
  *
  * <p>Sequence numbers after a restart: every number issued is at most {@code reservedThrough}, which
  * is written durably before a number above it is issued (a lease of {@link SpoolLimits#sequenceLease()}
@@ -126,6 +132,10 @@ public final class Spool implements Closeable {
     private long cursorPosition;
     private long cursorSeq = -1;
     private boolean closed;
+    private boolean syncQueued;
+    private IOException syncFailure;
+    private final ExecutorService syncer = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon().name("clawfence-spool-sync").factory());
 
     private Spool(Path dir, SpoolLimits limits, Clock clock, String bootId) {
         this.dir = dir;
@@ -213,19 +223,50 @@ public final class Spool implements Closeable {
             firstUnsyncedAt = clock.millis();
         }
         if (unsyncedRecords >= limits.syncEveryRecords() || clock.millis() - firstUnsyncedAt >= limits.syncEvery().toMillis()) {
-            sync();
+            unsyncedRecords = 0;
+            if (!syncQueued) {
+                // One queued fsync at a time: appends during it are covered by the next one.
+                syncQueued = true;
+                syncer.execute(this::backgroundSync);
+            }
         }
         return seq;
     }
 
-    /** Makes every appended record durable (fsync of the segment being written). */
+    /** Makes every appended record durable (fsync of the segment being written) before it returns. */
     public synchronized void sync() throws IOException {
         checkOpen();
-        if (unsyncedRecords > 0 && active != null) {
+        if (active != null && syncedThrough < nextSeq - 1) {
             active.channel.force(false);
         }
         unsyncedRecords = 0;
         syncedThrough = nextSeq - 1;
+    }
+
+    /** The sync thread's work: fsync the segment being written, outside the lock so appends go on. */
+    private void backgroundSync() {
+        FileChannel channel;
+        long through;
+        synchronized (this) {
+            syncQueued = false;
+            if (closed || active == null) {
+                return;
+            }
+            channel = active.channel;
+            through = nextSeq - 1;
+        }
+        try {
+            channel.force(false);
+            synchronized (this) {
+                syncedThrough = Math.max(syncedThrough, through);
+            }
+        } catch (ClosedChannelException e) {
+            // The segment was sealed (sealing fsyncs it) and deleted, or the spool was released.
+        } catch (IOException e) {
+            synchronized (this) {
+                syncFailure = e;
+            }
+        }
     }
 
     /**
@@ -351,15 +392,19 @@ public final class Spool implements Closeable {
         if (closed) {
             return;
         }
-        sync();
-        reservedThrough = nextSeq - 1;
-        writeMeta(true);
-        abandon();
+        try {
+            sync();
+            reservedThrough = nextSeq - 1;
+            writeMeta(true);
+        } finally {
+            abandon();
+        }
     }
 
     /** Releases the files without syncing or writing anything: what a killed process leaves behind. */
     synchronized void abandon() throws IOException {
         closed = true;
+        syncer.shutdownNow();
         for (Segment segment : segments) {
             if (segment.channel != null) {
                 segment.channel.close();
@@ -367,14 +412,20 @@ public final class Spool implements Closeable {
         }
     }
 
-    private void checkOpen() {
+    private void checkOpen() throws IOException {
         if (closed) {
             throw new IllegalStateException("the spool in " + dir + " is closed");
+        }
+        if (syncFailure != null) {
+            IOException failure = syncFailure;
+            syncFailure = null;
+            throw new IOException("an fsync of the spool in " + dir + " failed; records since the last sync may not be durable: "
+                    + failure.getMessage(), failure);
         }
     }
 
     private void sealActive() throws IOException {
-        if (unsyncedRecords > 0) {
+        if (syncedThrough < nextSeq - 1) {
             active.channel.force(false);
             unsyncedRecords = 0;
             syncedThrough = nextSeq - 1;

@@ -2,6 +2,7 @@ package dev.clawfence.agent.spool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -260,14 +261,16 @@ class SpoolTest {
             spool.append(event(2));
             assertThat(spool.stats().syncedThrough()).isZero();
             spool.append(event(3));
-            assertThat(spool.stats().syncedThrough()).as("every 3 records").isEqualTo(3);
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(spool.stats().syncedThrough()).as("every 3 records").isEqualTo(3));
             spool.append(event(4));
             clock.advance(Duration.ofMillis(100));
             spool.append(event(5));
-            assertThat(spool.stats().syncedThrough()).as("the oldest unsynced record is 100 ms old").isEqualTo(5);
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(
+                    () -> assertThat(spool.stats().syncedThrough()).as("the oldest unsynced record is 100 ms old").isEqualTo(5));
             spool.append(event(6));
+            assertThat(spool.stats().syncedThrough()).isEqualTo(5);
             spool.sync();
-            assertThat(spool.stats().syncedThrough()).isEqualTo(6);
+            assertThat(spool.stats().syncedThrough()).as("sync() returns once synced").isEqualTo(6);
         }
     }
 
