@@ -121,6 +121,7 @@ public final class Spool implements Closeable {
 
     private Segment active;
     private long nextSeq;
+    private long lastWritten;
     private long reservedThrough;
     private long ackedThrough;
     private long totalDropped;
@@ -178,49 +179,39 @@ public final class Spool implements Closeable {
      * after the next {@link #sync()} (which this call makes itself when the sync policy says so).
      */
     public synchronized long append(byte[] payload) throws IOException {
+        return appendAll(java.util.Collections.singletonList(payload));
+    }
+
+    /**
+     * Appends records as {@link #append} does, written with one system call where they fit one
+     * segment (the NFLOG reader receives events in batches), and returns the sequence number of the
+     * first; the others follow it one by one.
+     */
+    public synchronized long appendAll(List<byte[]> payloads) throws IOException {
         checkOpen();
-        if (payload == null) {
-            throw new IllegalArgumentException("payload: must not be null");
+        if (payloads.isEmpty()) {
+            throw new IllegalArgumentException("payloads: must not be empty");
         }
-        if (payload.length > limits.maxPayload()) {
-            throw new IllegalArgumentException("payload: " + payload.length + " bytes is more than the "
-                    + limits.maxPayload() + " bytes a record may carry");
+        for (int i = 0; i < payloads.size(); i++) {
+            byte[] payload = payloads.get(i);
+            String name = payloads.size() == 1 ? "payload" : "payloads[" + i + "]";
+            if (payload == null) {
+                throw new IllegalArgumentException(name + ": must not be null");
+            }
+            if (payload.length > limits.maxPayload()) {
+                throw new IllegalArgumentException(name + ": " + payload.length + " bytes is more than the "
+                        + limits.maxPayload() + " bytes a record may carry");
+            }
         }
-        int frameBytes = SegmentFormat.FRAME_HEADER_BYTES + payload.length;
-        long seq = nextSeq;
-        boolean roll = active == null || active.size + frameBytes > limits.segmentBytes();
-        if (roll && active != null) {
-            sealActive();
-        }
-        long need = frameBytes + (roll ? SegmentFormat.HEADER_BYTES : 0);
-        while (bytesUsed + need > limits.maxBytes() && segments.size() > (active == null ? 0 : 1)) {
-            dropOldest();
-        }
-        if (seq > reservedThrough) {
-            reservedThrough = seq + limits.sequenceLease() - 1;
-            writeMeta(false);
-        }
-        if (roll) {
-            startSegment(seq);
-        }
-        if (frame.capacity() < frameBytes) {
-            frame = ByteBuffer.allocate(Integer.highestOneBit(frameBytes) << 1);
-        }
+        long first = nextSeq;
         frame.clear();
-        SegmentFormat.frame(frame, seq, payload, crc);
-        frame.flip();
-        long at = active.size;
-        while (frame.hasRemaining()) {
-            at += active.channel.write(frame, at);
-        }
-        active.size = at;
-        active.readableEnd = at;
-        active.lastSeq = seq;
-        active.records++;
-        bytesUsed += frameBytes;
-        nextSeq = seq + 1;
-        if (unsyncedRecords++ == 0) {
-            firstUnsyncedAt = clock.millis();
+        try {
+            frameAndWrite(payloads);
+        } catch (IOException | RuntimeException e) {
+            // Numbers of records that never reached the file were not issued: hand them out again.
+            frame.clear();
+            nextSeq = lastWritten + 1;
+            throw e;
         }
         if (unsyncedRecords >= limits.syncEveryRecords() || clock.millis() - firstUnsyncedAt >= limits.syncEvery().toMillis()) {
             unsyncedRecords = 0;
@@ -230,7 +221,62 @@ public final class Spool implements Closeable {
                 syncer.execute(this::backgroundSync);
             }
         }
-        return seq;
+        return first;
+    }
+
+    private void frameAndWrite(List<byte[]> payloads) throws IOException {
+        for (byte[] payload : payloads) {
+            int frameBytes = SegmentFormat.FRAME_HEADER_BYTES + payload.length;
+            long seq = nextSeq;
+            boolean roll = active == null || active.size + frame.position() + frameBytes > limits.segmentBytes();
+            if (roll && active != null) {
+                writeFrames();
+                sealActive();
+            }
+            long need = frame.position() + frameBytes + (roll ? SegmentFormat.HEADER_BYTES : 0);
+            while (bytesUsed + need > limits.maxBytes() && segments.size() > (active == null ? 0 : 1)) {
+                dropOldest();
+            }
+            if (seq > reservedThrough) {
+                // Durable before any record numbered above the old reservation reaches the file.
+                reservedThrough = seq + limits.sequenceLease() - 1;
+                writeMeta(false);
+            }
+            if (roll) {
+                startSegment(seq);
+            }
+            if (frame.remaining() < frameBytes) {
+                ByteBuffer bigger = ByteBuffer.allocate(Integer.highestOneBit(frame.position() + frameBytes) << 1);
+                frame = bigger.put(frame.flip());
+            }
+            SegmentFormat.frame(frame, seq, payload, crc);
+            nextSeq = seq + 1;
+            if (unsyncedRecords++ == 0) {
+                firstUnsyncedAt = clock.millis();
+            }
+        }
+        writeFrames();
+    }
+
+    /** Writes the framed records collected in {@code frame} (all numbered up to {@code nextSeq - 1}) to the active segment. */
+    private void writeFrames() throws IOException {
+        frame.flip();
+        if (!frame.hasRemaining()) {
+            frame.clear();
+            return;
+        }
+        long at = active.size;
+        long records = nextSeq - 1 - active.lastSeq;
+        while (frame.hasRemaining()) {
+            at += active.channel.write(frame, at);
+        }
+        bytesUsed += at - active.size;
+        active.size = at;
+        active.readableEnd = at;
+        active.lastSeq = nextSeq - 1;
+        active.records += records;
+        lastWritten = nextSeq - 1;
+        frame.clear();
     }
 
     /** Makes every appended record durable (fsync of the segment being written) before it returns. */
@@ -614,6 +660,7 @@ public final class Spool implements Closeable {
         }
         reservedThrough = nextSeq - 1;
         syncedThrough = nextSeq - 1;
+        lastWritten = nextSeq - 1;
         writeMeta(false);
         // Only now that the losses are durable may the evidence go.
         for (Segment segment : found) {

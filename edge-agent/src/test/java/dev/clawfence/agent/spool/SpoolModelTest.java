@@ -126,13 +126,20 @@ class SpoolModelTest {
         }
 
         void append() throws IOException {
-            byte[] payload = new byte[random.nextInt(random.nextInt(10) == 0 ? 600 : 160)];
-            random.nextBytes(payload);
-            long seq = spool.append(payload);
+            int count = random.nextInt(5) == 0 ? 1 + random.nextInt(30) : 1;
+            List<byte[]> payloads = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                byte[] payload = new byte[random.nextInt(random.nextInt(10) == 0 ? 600 : 160)];
+                random.nextBytes(payload);
+                payloads.add(payload);
+            }
+            long seq = count == 1 ? spool.append(payloads.getFirst()) : spool.appendAll(payloads);
             assertThat(seq).as("a new sequence number is above every one issued before").isGreaterThan(highestIssued);
-            highestIssued = seq;
-            issued.put(seq, payload);
-            note("append -> " + seq + " (" + payload.length + " bytes)");
+            for (byte[] payload : payloads) {
+                issued.put(seq, payload);
+                highestIssued = seq++;
+            }
+            note("append " + count + " -> through " + highestIssued);
         }
 
         void read() throws IOException {

@@ -76,6 +76,27 @@ class SpoolTest {
     }
 
     @Test
+    void aBatchGetsConsecutiveNumbersAcrossSegments() throws IOException {
+        try (Spool spool = open(small.withMaxBytes(1 << 20), BOOT)) {
+            spool.append(event(0));
+            List<byte[]> batch = new ArrayList<>();
+            for (long i = 1; i <= 60; i++) {
+                batch.add(event(i));
+            }
+            assertThat(spool.appendAll(batch)).isEqualTo(2);
+            assertThat(segments()).hasSizeGreaterThan(2);
+            List<Spool.Record> records = spool.read(0, 100, Integer.MAX_VALUE).records();
+            assertThat(records).extracting(Spool.Record::seq).hasSize(61).startsWith(1L, 2L).endsWith(61L).isSorted();
+            assertThat(records.get(60).payload()).isEqualTo(event(60));
+            assertThat(spool.stats().recordsPending()).isEqualTo(61);
+        }
+        try (Spool reopened = open(small.withMaxBytes(1 << 20), BOOT)) {
+            assertThat(seqs(reopened)).hasSize(61);
+            assertThat(reopened.losses()).isEmpty();
+        }
+    }
+
+    @Test
     void aCleanCloseContinuesNumberingWithoutAGap() throws IOException {
         try (Spool spool = open(small, BOOT)) {
             spool.append(event(1));
@@ -294,6 +315,9 @@ class SpoolTest {
                     .hasMessage("payload: 2000 bytes is more than the 976 bytes a record may carry");
             assertThatThrownBy(() -> spool.append(null)).hasMessage("payload: must not be null");
             assertThatThrownBy(() -> spool.read(0, 0, 10)).hasMessage("maxRecords: 0 must be at least 1");
+            assertThatThrownBy(() -> spool.appendAll(List.of(new byte[1], new byte[977]))).hasMessage("payloads[1]: 977 bytes is more than the 976 bytes a record may carry");
+            assertThatThrownBy(() -> spool.appendAll(List.of())).hasMessage("payloads: must not be empty");
+            assertThat(spool.append(event(1))).as("refused appends issue no number").isEqualTo(1);
             assertThatThrownBy(() -> spool.read(0, 10, 0)).hasMessage("maxBytes: 0 must be at least 1");
         }
         assertThatThrownBy(() -> SpoolLimits.defaults().withMaxBytes(1 << 20))
