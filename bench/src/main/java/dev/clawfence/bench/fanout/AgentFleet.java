@@ -50,7 +50,10 @@ final class AgentFleet implements AutoCloseable {
     private final int port;
     private final EventLoopGroup group;
     private final List<ManagedChannel> channels = new ArrayList<>();
+    static final int CONNECT_ATTEMPTS = 5;
+
     private final AtomicInteger failures = new AtomicInteger();
+    private final AtomicInteger retries = new AtomicInteger();
     private final Map<String, Integer> failureReasons = new ConcurrentHashMap<>();
     private final AtomicLong updateBytes = new AtomicLong();
     private final AtomicLong updates = new AtomicLong();
@@ -153,8 +156,14 @@ final class AgentFleet implements AutoCloseable {
         this.baseVersion = base;
     }
 
+    /** Streams that ended (or never came up after {@value #CONNECT_ATTEMPTS} attempts). */
     int failures() {
         return failures.get();
+    }
+
+    /** Connection attempts repeated after a failure. */
+    int retries() {
+        return retries.get();
     }
 
     Map<String, Integer> failureReasons() {
@@ -176,6 +185,7 @@ final class AgentFleet implements AutoCloseable {
         private StreamObserver<AgentMessage> requests;
         private boolean connected;
         private boolean ended;
+        private int attempts;
         private long pendingVersion;
 
         Agent(int index, ManagedChannel channel, Semaphore inFlight, CountDownLatch settled, boolean replies) {
@@ -234,6 +244,12 @@ final class AgentFleet implements AutoCloseable {
 
         private void end(String reason) {
             if (ended) {
+                return;
+            }
+            if (!connected && ++attempts < CONNECT_ATTEMPTS) {
+                // A handshake can time out on a starved machine; a real agent retries too.
+                retries.incrementAndGet();
+                group.schedule(this::start, 1, TimeUnit.SECONDS);
                 return;
             }
             ended = true;

@@ -25,11 +25,15 @@ final class ChildJvm implements AutoCloseable {
     private final String name;
     private final Process process;
     private final Path log;
+    /** Stops the child if this JVM is stopped (Ctrl-C, SIGTERM) before {@link #close()}. */
+    private final Thread hook;
 
     private ChildJvm(String name, Process process, Path log) {
         this.name = name;
         this.process = process;
         this.log = log;
+        this.hook = new Thread(this::stop);
+        Runtime.getRuntime().addShutdownHook(hook);
     }
 
     static ChildJvm start(String name, List<String> command, Map<String, String> environment, Path log)
@@ -94,6 +98,15 @@ final class ChildJvm implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            return; // the hook is running stop()
+        }
+        stop();
+    }
+
+    private void stop() {
         List<ProcessHandle> descendants = new ArrayList<>(process.descendants().toList());
         process.destroy();
         try {

@@ -17,13 +17,14 @@ final class Deliveries {
     private final long[] startedAt;
     private final CountDownLatch[] complete;
 
-    Deliveries(int broadcasts, int streams) {
-        this.streams = streams;
+    /** For {@code broadcasts} to {@code streams} streams, of which {@code live} are up (the others never count). */
+    Deliveries(int broadcasts, int streams, int live) {
+        this.streams = live;
         this.receivedAt = new long[broadcasts][streams];
         this.startedAt = new long[broadcasts];
         this.complete = new CountDownLatch[broadcasts];
         for (int i = 0; i < broadcasts; i++) {
-            complete[i] = new CountDownLatch(streams);
+            complete[i] = new CountDownLatch(live);
         }
     }
 

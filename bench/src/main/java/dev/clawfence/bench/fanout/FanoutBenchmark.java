@@ -72,7 +72,7 @@ public final class FanoutBenchmark implements Callable<Integer> {
     @Option(names = "--server-jvm-option", description = "extra JVM option for the control plane and the reference server (repeatable)")
     List<String> serverJvmOptions = new ArrayList<>();
 
-    @Option(names = "--timeout-s", defaultValue = "60", description = "how long to wait for one save to reach every stream (default ${DEFAULT-VALUE})")
+    @Option(names = "--timeout-s", defaultValue = "30", description = "how long to wait for one save to reach every stream (default ${DEFAULT-VALUE})")
     long timeoutSeconds;
 
     public static void main(String[] args) {
@@ -124,12 +124,12 @@ public final class FanoutBenchmark implements Callable<Integer> {
                 long start = System.nanoTime();
                 clients.connect(agents, connectConcurrency);
                 long connected = System.nanoTime() - start;
-                System.out.printf(Locale.ROOT, "connected %d streams in %.1f s (%d failed)%n", agents,
-                        connected / 1e9, clients.failures());
+                System.out.printf(Locale.ROOT, "connected %d streams in %.1f s (%d attempts repeated, %d failed %s)%n",
+                        agents, connected / 1e9, clients.retries(), clients.failures(), clients.failureReasons());
                 ChildJvm.Memory loaded = server.memory();
                 printMemory("reference server", idle, loaded);
                 clients.broadcast(-1, referenceBytes);
-                Deliveries deliveries = new Deliveries(saves, agents);
+                Deliveries deliveries = new Deliveries(saves, agents, agents - clients.failures());
                 clients.record(deliveries);
                 for (int i = 0; i < saves; i++) {
                     pause();
@@ -200,11 +200,12 @@ public final class FanoutBenchmark implements Callable<Integer> {
                 ChildJvm.Memory idle = server.memory();
                 start = System.nanoTime();
                 fleet.connect(identities, connectConcurrency, replies);
-                System.out.printf(Locale.ROOT, "connected %d Sync streams (hello answered with the policy) in %.1f s (%d failed %s)%n",
-                        agents, (System.nanoTime() - start) / 1e9, fleet.failures(), fleet.failureReasons());
+                System.out.printf(Locale.ROOT, "connected %d Sync streams (hello answered with the policy) in %.1f s "
+                        + "(%d attempts repeated, %d failed %s)%n", agents, (System.nanoTime() - start) / 1e9,
+                        fleet.retries(), fleet.failures(), fleet.failureReasons());
                 ChildJvm.Memory loaded = server.memory();
                 printMemory("control plane", idle, loaded);
-                Deliveries deliveries = new Deliveries(saves, agents);
+                Deliveries deliveries = new Deliveries(saves, agents, agents - fleet.failures());
                 fleet.record(version, deliveries);
                 for (int i = 0; i < saves; i++) {
                     pause();

@@ -1,7 +1,6 @@
 package dev.clawfence.bench.fanout;
 
 import io.grpc.CallOptions;
-import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.GrpcSslContexts;
@@ -15,6 +14,8 @@ import java.nio.ByteBuffer;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -33,6 +34,8 @@ final class ReferenceClients implements AutoCloseable {
     private final SslContext tls;
     private final List<ManagedChannel> channels = new ArrayList<>();
     private final AtomicInteger failures = new AtomicInteger();
+    private final AtomicInteger retries = new AtomicInteger();
+    private final Map<String, Integer> failureReasons = new ConcurrentHashMap<>();
     private volatile Deliveries deliveries;
     private ManagedChannel control;
 
@@ -56,42 +59,71 @@ final class ReferenceClients implements AutoCloseable {
         CountDownLatch settled = new CountDownLatch(count);
         for (int i = 0; i < count; i++) {
             inFlight.acquire();
-            int index = i;
-            ClientCall<byte[], byte[]> call = channel().newCall(ReferenceServer.SUBSCRIBE, CallOptions.DEFAULT);
-            ClientCalls.asyncServerStreamingCall(call, new byte[0], new StreamObserver<>() {
-                private boolean up;
-
-                @Override
-                public synchronized void onNext(byte[] message) {
-                    if (!up) {
-                        up = true;
-                        inFlight.release();
-                        settled.countDown();
-                        return;
-                    }
-                    Deliveries into = deliveries;
-                    if (into != null && message.length >= 4) {
-                        into.received(ByteBuffer.wrap(message).getInt(), index);
-                    }
-                }
-
-                @Override
-                public synchronized void onError(Throwable t) {
-                    failures.incrementAndGet();
-                    if (!up) {
-                        up = true;
-                        inFlight.release();
-                        settled.countDown();
-                    }
-                }
-
-                @Override
-                public void onCompleted() {
-                    onError(Status.UNAVAILABLE.asRuntimeException());
-                }
-            });
+            new Subscriber(i, channel(), inFlight, settled).start();
         }
         settled.await();
+    }
+
+    private final class Subscriber implements StreamObserver<byte[]> {
+        private final int index;
+        private final ManagedChannel channel;
+        private final Semaphore inFlight;
+        private final CountDownLatch settled;
+        private boolean up;
+        private boolean ended;
+        private int attempts;
+
+        Subscriber(int index, ManagedChannel channel, Semaphore inFlight, CountDownLatch settled) {
+            this.index = index;
+            this.channel = channel;
+            this.inFlight = inFlight;
+            this.settled = settled;
+        }
+
+        synchronized void start() {
+            ClientCalls.asyncServerStreamingCall(channel.newCall(ReferenceServer.SUBSCRIBE, CallOptions.DEFAULT),
+                    new byte[0], this);
+        }
+
+        @Override
+        public synchronized void onNext(byte[] message) {
+            if (!up) {
+                up = true;
+                inFlight.release();
+                settled.countDown();
+                return;
+            }
+            Deliveries into = deliveries;
+            if (into != null && message.length >= 4) {
+                into.received(ByteBuffer.wrap(message).getInt(), index);
+            }
+        }
+
+        @Override
+        public synchronized void onError(Throwable t) {
+            if (ended) {
+                return;
+            }
+            if (!up && ++attempts < AgentFleet.CONNECT_ATTEMPTS) {
+                retries.incrementAndGet();
+                group.schedule(this::start, 1, TimeUnit.SECONDS);
+                return;
+            }
+            ended = true;
+            failures.incrementAndGet();
+            failureReasons.merge(Status.fromThrowable(t).getCode() + ": " + Status.fromThrowable(t).getDescription(),
+                    1, Integer::sum);
+            if (!up) {
+                up = true;
+                inFlight.release();
+                settled.countDown();
+            }
+        }
+
+        @Override
+        public void onCompleted() {
+            onError(Status.UNAVAILABLE.withDescription("completed by the server").asRuntimeException());
+        }
     }
 
     void record(Deliveries into) {
@@ -115,6 +147,14 @@ final class ReferenceClients implements AutoCloseable {
 
     int failures() {
         return failures.get();
+    }
+
+    int retries() {
+        return retries.get();
+    }
+
+    Map<String, Integer> failureReasons() {
+        return Map.copyOf(failureReasons);
     }
 
     @Override
