@@ -53,6 +53,8 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         private final AgentStreams streams;
         private final PolicyDistribution distribution;
         private final InstanceReports reports;
+        private static final int MAX_SHARED_UPDATES = 64;
+
         private final Executor executor = Executors.newVirtualThreadPerTaskExecutor();
         /** The last update messages built, per tenant: every stream lacking the same sets shares one. */
         private final Map<UUID, Updates> updates = new ConcurrentHashMap<>();
@@ -87,8 +89,16 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
                 updates.keySet().removeIf(t -> !t.equals(tenant) && !streams.has(t));
             }
             List<String> key = lacking.stream().map(CompiledSet::getHash).toList();
-            return cached.messages().computeIfAbsent(key, k -> ControlMessage.newBuilder()
-                    .setPolicyUpdate(SyncSession.update(compiled, lacking)).build());
+            ControlMessage shared = cached.messages().get(key);
+            if (shared != null) {
+                return shared;
+            }
+            ControlMessage message = ControlMessage.newBuilder().setPolicyUpdate(SyncSession.update(compiled, lacking)).build();
+            // Hellos decide which sets a stream lacks: cap the combinations kept, whatever agents claim to hold.
+            if (cached.messages().size() < MAX_SHARED_UPDATES) {
+                cached.messages().putIfAbsent(key, message);
+            }
+            return message;
         }
 
         private record Updates(PolicyDistribution.Compiled compiled, Map<List<String>, ControlMessage> messages) {}
