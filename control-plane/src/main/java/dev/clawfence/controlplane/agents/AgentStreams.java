@@ -31,6 +31,11 @@ public final class AgentStreams {
         return sessions == null ? List.of() : List.copyOf(sessions);
     }
 
+    /** Whether the tenant has streams here (without copying them). */
+    public boolean has(UUID tenant) {
+        return byTenant.containsKey(tenant);
+    }
+
     /** The tenants with streams here. */
     public Set<UUID> tenants() {
         return Set.copyOf(byTenant.keySet());

@@ -11,6 +11,7 @@ import dev.clawfence.controlplane.tenancy.TenantTransaction;
 import jakarta.inject.Singleton;
 import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -145,6 +146,30 @@ public final class Instances {
      */
     public void applied(TenantTransaction tx, UUID id, long version, String outcome, String reason,
             String rulesetHash) {
+        appliedUpdate(tx, id, version, outcome, reason, rulesetHash).execute();
+        if (!"APPLIED".equals(outcome)) {
+            audit.record(tx, "instance.apply-" + outcome.toLowerCase().replace('_', '-'), "instance:" + id,
+                    "policy:v" + version + " " + clip(reason, MAX_TEXT));
+        }
+    }
+
+    /** An apply result that needs no audit entry ({@code APPLIED}), for {@link #appliedAll}. */
+    public record Applied(UUID id, long version, String rulesetHash) {}
+
+    /** Records many {@code APPLIED} results in one round trip, in order. */
+    public void appliedAll(TenantTransaction tx, List<Applied> results) {
+        if (results.size() == 1) {
+            Applied one = results.getFirst();
+            appliedUpdate(tx, one.id(), one.version(), "APPLIED", null, one.rulesetHash()).execute();
+        } else if (!results.isEmpty()) {
+            tx.sql().batch(results.stream()
+                    .map(r -> appliedUpdate(tx, r.id(), r.version(), "APPLIED", null, r.rulesetHash()))
+                    .toList()).execute();
+        }
+    }
+
+    private org.jooq.Query appliedUpdate(TenantTransaction tx, UUID id, long version, String outcome, String reason,
+            String rulesetHash) {
         var update = tx.sql().update(INSTANCES)
                 .set(INSTANCES.APPLY_VERSION, (int) version)
                 .set(INSTANCES.APPLY_OUTCOME, outcome)
@@ -157,11 +182,7 @@ public final class Instances {
         if (rulesetHash != null && !rulesetHash.isEmpty()) {
             update = update.set(INSTANCES.RULESET_HASH, clip(rulesetHash, 128));
         }
-        update.where(INSTANCES.ID.eq(id)).execute();
-        if (!"APPLIED".equals(outcome)) {
-            audit.record(tx, "instance.apply-" + outcome.toLowerCase().replace('_', '-'), "instance:" + id,
-                    "policy:v" + version + " " + clip(reason, MAX_TEXT));
-        }
+        return update.where(INSTANCES.ID.eq(id));
     }
 
     /** Records drift the agent found (and whether it restored its ruleset). */
@@ -173,9 +194,10 @@ public final class Instances {
                 .where(INSTANCES.ID.eq(id)).execute();
     }
 
-    public void seen(TenantTransaction tx, UUID id) {
+    /** Records that these instances were heard from just now, in one statement. */
+    public void seen(TenantTransaction tx, Collection<UUID> ids) {
         tx.sql().update(INSTANCES).set(INSTANCES.LAST_SEEN_AT, OffsetDateTime.now())
-                .where(INSTANCES.ID.eq(id)).execute();
+                .where(INSTANCES.ID.in(ids)).execute();
     }
 
     /** Marks the instance disconnected, unless a newer stream (connected after {@code since}) holds it. */

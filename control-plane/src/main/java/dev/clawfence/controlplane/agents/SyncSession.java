@@ -17,9 +17,14 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import jakarta.inject.Singleton;
 import java.time.OffsetDateTime;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
@@ -32,7 +37,9 @@ import org.slf4j.LoggerFactory;
  * One agent's Sync stream. The first message must be a hello naming a protocol version this control plane
  * speaks (else the stream ends with FAILED_PRECONDITION); then the current policy goes out at once,
  * and every later version as it commits. Sets travel only when the agent lacks them (per its hello and
- * what this stream already sent). Reports update the instance; every message counts as a sign of life.
+ * what this stream already sent), and an update message is built once for all streams that lack the
+ * same sets. Reports update the instance: hello at once, pings and apply results in batches
+ * ({@link InstanceReports}).
  * All work of one stream (incoming messages, pushes, closing) runs in order on its own serial
  * executor, because a {@link StreamObserver} is not thread-safe.
  */
@@ -50,21 +57,56 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         private final Instances instances;
         private final AgentStreams streams;
         private final PolicyDistribution distribution;
-        private final Executor executor = Executors.newVirtualThreadPerTaskExecutor();
+        private final InstanceReports reports;
+        private static final int MAX_SHARED_UPDATES = 64;
 
-        public Factory(TenantAccess access, Instances instances, AgentStreams streams, PolicyDistribution distribution) {
+        private final Executor executor = Executors.newVirtualThreadPerTaskExecutor();
+        /** The last update messages built, per tenant: every stream lacking the same sets shares one. */
+        private final Map<UUID, Updates> updates = new ConcurrentHashMap<>();
+
+        public Factory(TenantAccess access, Instances instances, AgentStreams streams, PolicyDistribution distribution,
+                InstanceReports reports) {
             this.access = access;
             this.instances = instances;
             this.streams = streams;
             this.distribution = distribution;
+            this.reports = reports;
         }
 
         SyncSession open(AgentIdentity identity, String remoteAddress, ServerCallStreamObserver<ControlMessage> out) {
             SyncSession session = new SyncSession(this, identity, remoteAddress, out);
             streams.add(session);
             out.setOnCancelHandler(() -> session.serial.execute(session::end));
+            out.setOnReadyHandler(() -> session.serial.execute(session::sendHeld));
             return session;
         }
+
+        /**
+         * The update carrying {@code compiled} and, of its sets, those at {@code lacking}; built once per
+         * compilation and distinct set of lacking sets (after a save, the same for nearly every stream).
+         */
+        ControlMessage update(UUID tenant, PolicyDistribution.Compiled compiled, List<CompiledSet> lacking) {
+            Updates cached = updates.get(tenant);
+            if (cached == null || cached.compiled() != compiled) {
+                cached = new Updates(compiled, new ConcurrentHashMap<>());
+                updates.put(tenant, cached);
+                // Tenants without streams here need no messages kept.
+                updates.keySet().removeIf(t -> !t.equals(tenant) && !streams.has(t));
+            }
+            List<String> key = lacking.stream().map(CompiledSet::getHash).toList();
+            ControlMessage shared = cached.messages().get(key);
+            if (shared != null) {
+                return shared;
+            }
+            ControlMessage message = ControlMessage.newBuilder().setPolicyUpdate(SyncSession.update(compiled, lacking)).build();
+            // Hellos decide which sets a stream lacks: cap the combinations kept, whatever agents claim to hold.
+            if (cached.messages().size() < MAX_SHARED_UPDATES) {
+                cached.messages().putIfAbsent(key, message);
+            }
+            return message;
+        }
+
+        private record Updates(PolicyDistribution.Compiled compiled, Map<List<String>, ControlMessage> messages) {}
     }
 
     private final Factory factory;
@@ -77,6 +119,8 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
     private boolean greeted;
     private boolean ended;
     private int sentVersion;
+    /** The newest version not yet sent because the stream's buffer is full (the agent reads slowly). */
+    private PolicyDistribution.Compiled held;
     private OffsetDateTime connectedSince;
 
     private SyncSession(Factory factory, AgentIdentity identity, String remoteAddress,
@@ -115,7 +159,8 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
     /** Sends {@code compiled} unless this stream already sent that version ({@code again} sends it anyway). */
     void offer(PolicyDistribution.Compiled compiled, boolean again) {
         serial.execute(() -> {
-            if (greeted && !ended && (compiled.version() > sentVersion || (again && compiled.version() == sentVersion))) {
+            int known = held == null ? sentVersion : held.version();
+            if (greeted && !ended && (compiled.version() > known || (again && compiled.version() == known))) {
                 send(compiled);
             }
         });
@@ -146,9 +191,10 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
                 case DRIFT -> tenant(tx -> factory.instances.drift(tx, identity.instanceId(),
                         message.getDrift().getDetail(), message.getDrift().getRestored()));
                 case PING -> {
-                    tenant(tx -> factory.instances.seen(tx, identity.instanceId()));
+                    // The agent's commit-confirmed deadline runs: answer first, record liveness in the next batch.
                     out.onNext(ControlMessage.newBuilder()
                             .setPong(Pong.newBuilder().setNonce(message.getPing().getNonce())).build());
+                    factory.reports.seen(identity.tenantId(), identity.instanceId());
                 }
                 case BODY_NOT_SET -> refuse("the message has no body; send hello, apply_result, drift or ping");
             }
@@ -199,21 +245,42 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
             refuse("apply_result.policy_version must be a version number (1 or more), not " + result.getPolicyVersion());
             return;
         }
-        tenant(tx -> factory.instances.applied(tx, identity.instanceId(), result.getPolicyVersion(), outcome,
-                result.getReason(), result.getRulesetHash()));
+        factory.reports.applied(new InstanceReports.Result(identity.tenantId(), identity.instanceId(),
+                caller.remoteAddress(), result.getPolicyVersion(), outcome, result.getReason(), result.getRulesetHash()));
     }
 
+    /**
+     * Sends {@code compiled} now, or, while the stream's buffer is full, holds it in place of any version
+     * held before: an agent that reads slowly gets only the newest version once it catches up, and
+     * neither its backlog nor its pace touch other streams.
+     */
     private void send(PolicyDistribution.Compiled compiled) {
-        PolicyUpdate.Builder update = PolicyUpdate.newBuilder().setVersion(compiled.version())
-                .setPolicy(compiled.wire().policy())
-                .addAllScheduled(compiled.wire().scheduled());
+        if (!out.isReady()) {
+            held = compiled;
+            return;
+        }
+        held = null;
+        List<CompiledSet> lacking = new ArrayList<>();
         for (CompiledSet set : compiled.wire().sets()) {
-            if (agentSets.add(set.getHash())) {
-                update.addSets(set);
+            if (!agentSets.contains(set.getHash())) {
+                lacking.add(set);
             }
         }
-        out.onNext(ControlMessage.newBuilder().setPolicyUpdate(update).build());
+        out.onNext(factory.update(identity.tenantId(), compiled, lacking));
+        lacking.forEach(set -> agentSets.add(set.getHash()));
         sentVersion = compiled.version();
+    }
+
+    private void sendHeld() {
+        if (held != null && !ended && out.isReady()) {
+            send(held);
+        }
+    }
+
+    /** The update for {@code compiled} carrying the sets {@code lacking}. */
+    static PolicyUpdate update(PolicyDistribution.Compiled compiled, List<CompiledSet> lacking) {
+        return PolicyUpdate.newBuilder().setVersion(compiled.version()).setPolicy(compiled.wire().policy())
+                .addAllScheduled(compiled.wire().scheduled()).addAllSets(lacking).build();
     }
 
     private void refuse(String description) {

@@ -308,6 +308,33 @@ class SyncIT {
     }
 
     @Test
+    void aFailureReportedRightAfterASuccessIsWhatTheInstanceShows() {
+        // Apply results are written in batches; the batch must not put an older APPLIED over a newer FAILED.
+        UUID tenant = admin.createTenant("Report order");
+        TestAgent.Stream stream = enrolledAgent(tenant).syncWithHello(List.of());
+        awaitUpdate(stream, 1);
+
+        stream.send(AgentMessage.newBuilder().setApplyResult(ApplyResult.newBuilder().setPolicyVersion(1)
+                .setOutcome(ApplyResult.Outcome.APPLIED).setRulesetHash("aa11")).build());
+        stream.send(AgentMessage.newBuilder().setApplyResult(ApplyResult.newBuilder().setPolicyVersion(1)
+                .setOutcome(ApplyResult.Outcome.FAILED).setReason("nft: table too large").setRulesetHash("bb22")).build());
+        stream.send(AgentMessage.newBuilder().setPing(Ping.newBuilder().setNonce(7)).build());
+
+        await().atMost(Duration.ofSeconds(2)).until(() -> stream.received.stream().anyMatch(m -> m.hasPong()));
+        await().atMost(Duration.ofSeconds(2)).until(() ->
+                "FAILED".equals(admin.get("/api/v1/tenants/" + tenant + "/instances").list().getFirst().get("applyOutcome")));
+        // and stays so for two flush periods: nothing written behind overtakes it.
+        await().during(Duration.ofMillis(2 * InstanceReports.FLUSH_MILLIS)).atMost(Duration.ofSeconds(2)).until(() ->
+                "FAILED".equals(admin.get("/api/v1/tenants/" + tenant + "/instances").list().getFirst().get("applyOutcome")));
+        Map<String, Object> instance = admin.get("/api/v1/tenants/" + tenant + "/instances").list().getFirst();
+        assertThat(instance).containsEntry("rulesetHash", "bb22").containsEntry("applyReason", "nft: table too large");
+        List<Map<String, Object>> audit = (List<Map<String, Object>>) admin.get("/api/v1/tenants/" + tenant + "/audit")
+                .map().get("items");
+        assertThat(audit).filteredOn(e -> "instance.apply-failed".equals(e.get("action")))
+                .singleElement().satisfies(e -> assertThat((Map<String, Object>) e.get("actor")).containsEntry("kind", "agent"));
+    }
+
+    @Test
     void theFirstMessageMustBeHello() {
         TestAgent agent = enrolledAgent(admin.createTenant("Rude"));
         TestAgent.Stream stream = agent.sync(false);
