@@ -54,6 +54,8 @@ final class ApplyBench implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "3", description = "random seed of the CIDRs (default ${DEFAULT-VALUE})")
     long seed;
 
+    private static final String BARE = "reference: nft -f bare set (fresh table)";
+    private static final List<String> VARIANTS = List.of("first apply (no table before)", "re-apply, large set unchanged", "re-apply, one CIDR changed");
     private static final Instant NOW = Instant.parse("2026-11-24T12:00:00Z");
     private static final PlatformRules PLATFORM = new PlatformRules(List.of("192.0.2.0/28"), List.of("192.0.2.100/32"), List.of("192.0.2.53/32"));
 
@@ -86,6 +88,7 @@ final class ApplyBench implements Callable<Integer> {
                 + "add element inet " + NftRenderer.TABLE + " geo4 { " + changed.get(victim) + " }\n");
 
         Map<String, Samples> samples = new LinkedHashMap<>();
+        Map<String, Samples> ratios = new LinkedHashMap<>();
         System.out.printf(Locale.ROOT, "apply bench: %d CIDRs -> %d set elements; agent file %d lines, %d bytes; %d rounds + 1 warm-up%n",
                 blocks.size(), elements, agentScript.lines().count(), agentScript.length(), rounds);
         try (Namespace agentNs = Namespace.create("apply"); Namespace refNs = Namespace.create("ref")) {
@@ -97,7 +100,7 @@ final class ApplyBench implements Callable<Integer> {
                 Map<String, Long> r = new LinkedHashMap<>();
 
                 ok(ref.run(List.of("nft", "-f", "-"), "table inet abref {}\ndelete table inet abref\n"), "clearing abref");
-                r.put("reference: nft -f bare set (fresh table)", timed(ref, List.of("nft", "-f", bare.toString())));
+                r.put(BARE, timed(ref, List.of("nft", "-f", bare.toString())));
                 ok(ref.run(List.of("nft", "-f", "-"), "table inet abref {}\ndelete table inet abref\n"), "clearing abref");
                 ok(ref.run(List.of("nft", "-f", "-"), "table inet clawfence {}\ndelete table inet clawfence\n"), "clearing ref clawfence");
                 r.put("reference: nft -f agent file (no table before)", timed(ref, List.of("nft", "-f", agentFile.toString())));
@@ -112,6 +115,12 @@ final class ApplyBench implements Callable<Integer> {
                 applyTimed(enforcer, runner, wire3, "re-apply, one CIDR changed", r);
                 if (measured) {
                     r.forEach((name, nanos) -> samples.computeIfAbsent(name, Samples::new).addNanos(nanos));
+                    // Paired within the round: the load on this shared machine moves between rounds.
+                    long bareNanos = r.get(BARE);
+                    for (String variant : VARIANTS) {
+                        ratios.computeIfAbsent(variant, v -> new Samples("ratio " + v + " / bare set, same round"))
+                                .add((double) r.get(variant + ": apply") / bareNanos);
+                    }
                 }
                 System.out.printf(Locale.ROOT, "round %d%s: %s%n", round, measured ? "" : " (warm-up)", compact(r));
             }
@@ -124,12 +133,15 @@ final class ApplyBench implements Callable<Integer> {
         System.out.println();
         System.out.println(Samples.header());
         samples.values().forEach(s -> System.out.println(s.row()));
-        double bareMedian = samples.get("reference: nft -f bare set (fresh table)").median();
+        double bareMedian = samples.get(BARE).median();
         double agentFileMedian = samples.get("reference: nft -f agent file (no table before)").median();
         System.out.println();
-        for (String variant : List.of("first apply (no table before)", "re-apply, large set unchanged", "re-apply, one CIDR changed")) {
+        System.out.println(Samples.header().replace(" ms", ""));
+        ratios.values().forEach(s -> System.out.println(s.ratioRow()));
+        System.out.println();
+        for (String variant : VARIANTS) {
             double apply = samples.get(variant + ": apply").median();
-            System.out.printf(Locale.ROOT, "ratio %s (apply, median) / bare set: %.2f; / agent file: %.2f%n", variant, apply / bareMedian, apply / agentFileMedian);
+            System.out.printf(Locale.ROOT, "ratio of medians %s: / bare set %.2f, / agent file %.2f%n", variant, apply / bareMedian, apply / agentFileMedian);
         }
         return 0;
     }
@@ -151,7 +163,9 @@ final class ApplyBench implements Callable<Integer> {
         long listing = runner.total("list");
         r.put(variant + ": wire -> compiled policy", decoded - start);
         r.put(variant + ": render (in JVM)", end - decoded - runner.total(null));
-        r.put(variant + ": nft -c", runner.total("-c"));
+        if (runner.total("-c") > 0) {
+            r.put(variant + ": nft -c", runner.total("-c"));
+        }
         r.put(variant + ": nft -f", runner.total("-f"));
         r.put(variant + ": apply", end - start - listing);
         r.put(variant + ": drift listing", listing);

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
  * kernel enforcement with the real control-plane and agent jars). Each creates its own {@code ab-*}
  * namespaces and processes and removes them when it ends.
  */
-@Command(name = "bench-system", mixinStandardHelpOptions = true, subcommands = {ApplyBench.class})
+@Command(name = "bench-system", mixinStandardHelpOptions = true, subcommands = {ApplyBench.class, SaveToEnforcedBench.class})
 public final class BenchMain {
 
     private BenchMain() {}

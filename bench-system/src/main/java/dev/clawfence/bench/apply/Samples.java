@@ -5,7 +5,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 
-/** Durations of one measured step, in milliseconds, with nearest-rank percentiles. */
+/** Values of one measured step (durations in milliseconds, or ratios), with nearest-rank percentiles. */
 final class Samples {
 
     private final String name;
@@ -21,6 +21,10 @@ final class Samples {
 
     void addNanos(long nanos) {
         millis.add(nanos / 1e6);
+    }
+
+    void add(double value) {
+        millis.add(value);
     }
 
     int count() {
@@ -51,10 +55,15 @@ final class Samples {
     }
 
     String row() {
-        return String.format(Locale.ROOT, "| %s | %d | %.0f | %.0f | %.0f | %.0f |", name, count(), median(), percentile(90), min(), max());
+        return String.format(Locale.ROOT, "| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f |", name, count(), median(), percentile(90), percentile(99), min(), max());
+    }
+
+    /** Two decimals, for ratios. */
+    String ratioRow() {
+        return String.format(Locale.ROOT, "| %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f |", name, count(), median(), percentile(90), percentile(99), min(), max());
     }
 
     static String header() {
-        return "| step | n | median ms | p90 ms | min ms | max ms |\n| --- | ---: | ---: | ---: | ---: | ---: |";
+        return "| step | n | median ms | p90 ms | p99 ms | min ms | max ms |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |";
     }
 }
