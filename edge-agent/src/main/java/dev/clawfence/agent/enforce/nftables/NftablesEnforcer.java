@@ -29,6 +29,8 @@ public final class NftablesEnforcer implements Enforcer {
 
     private final CommandRunner runner;
     private String appliedListing;
+    /** Why the listing right after the last apply failed; null when it succeeded. */
+    private String unlisted;
 
     public NftablesEnforcer(CommandRunner runner) {
         this.runner = runner;
@@ -73,15 +75,25 @@ public final class NftablesEnforcer implements Enforcer {
         }
         CommandRunner.Result listing = run(List.of("nft", "-s", "list", "table", "inet", NftRenderer.TABLE), null);
         if (!listing.ok()) {
-            throw new EnforceException("table " + TABLE + " cannot be listed right after applying it: " + listing.reason());
+            // The kernel took the ruleset, so it is applied; someone changed the table in between (a
+            // hand-made "nft delete table" raced with this apply in the system test). Failing here would
+            // make the agent keep the previous version as current and put that back at the next drift
+            // check; instead the next drift check reports this and restores the ruleset just applied.
+            appliedListing = "";
+            unlisted = listing.reason();
+            return;
         }
         appliedListing = listing.stdout();
+        unlisted = null;
     }
 
     @Override
     public Optional<String> checkDrift() throws EnforceException {
         if (appliedListing == null) {
             return Optional.empty();
+        }
+        if (unlisted != null) {
+            return Optional.of("table " + TABLE + " could not be listed right after it was applied (" + unlisted + ")");
         }
         CommandRunner.Result listing = run(List.of("nft", "-s", "list", "table", "inet", NftRenderer.TABLE), null);
         if (!listing.ok()) {
@@ -102,6 +114,7 @@ public final class NftablesEnforcer implements Enforcer {
             throw new EnforceException("cannot delete table " + TABLE + ": " + result.reason());
         }
         appliedListing = null;
+        unlisted = null;
     }
 
     /** The first line that differs, for a drift report; never the whole table. */
