@@ -162,7 +162,7 @@ final class ApplyBench implements Callable<Integer> {
         long end = System.nanoTime();
         long listing = runner.total("list");
         r.put(variant + ": wire -> compiled policy", decoded - start);
-        r.put(variant + ": render (in JVM)", end - decoded - runner.total(null));
+        r.put(variant + ": render + ruleset hash (JVM time outside nft)", end - decoded - runner.total(null));
         if (runner.total("-c") > 0) {
             r.put(variant + ": nft -c", runner.total("-c"));
         }
