@@ -13,6 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -36,6 +37,10 @@ class SpoolConcurrencyTest {
         ExecutorService threads = Executors.newFixedThreadPool(2);
         try (Spool spool = Spool.open(dir, limits, Clock.systemUTC())) {
             AtomicBoolean done = new AtomicBoolean();
+            AtomicLong appended = new AtomicLong();
+            // With the small spool the uploader starts only once the appender has written several times
+            // what the spool holds, so dropping the oldest is certain rather than up to the scheduler.
+            long startReadingAt = maxBytes < 1 << 20 ? 4 * maxBytes / 120 : 0;
             Future<Long> appender = threads.submit(() -> {
                 long last = 0;
                 for (int i = 1; i <= RECORDS; i++) {
@@ -43,6 +48,7 @@ class SpoolConcurrencyTest {
                     if (last != i) {
                         throw new AssertionError("record " + i + " got sequence " + last);
                     }
+                    appended.set(i);
                 }
                 spool.sync();
                 done.set(true);
@@ -51,6 +57,9 @@ class SpoolConcurrencyTest {
             Future<List<Long>> uploader = threads.submit(() -> {
                 List<Long> seen = new ArrayList<>();
                 long after = 0;
+                while (appended.get() < startReadingAt) {
+                    Thread.onSpinWait();
+                }
                 while (true) {
                     boolean finished = done.get();
                     Spool.Batch batch = spool.read(after, 700, 1 << 20);
