@@ -43,7 +43,6 @@ class NflogFuzzTest {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         System.out.printf("NFLOG fuzz: %d inputs (%d parsed, %d refused) in %.2f s, seed %d%n", ITERATIONS, parsed, refused, seconds, SEED);
-        assertThat(seconds).as("fuzzing time").isLessThan(10);
         // A mutator that only produced garbage (or only no-ops) would test little.
         assertThat(parsed).isGreaterThan(ITERATIONS / 20);
         assertThat(refused).isGreaterThan(ITERATIONS / 5);
