@@ -4,7 +4,7 @@
 # (the control-plane jar with --demo, in the same namespace, on loopback).
 #
 #   bench/agent/footprint.sh [--runs N] [--idle SECONDS] [--levers] [--more] [--aot] [--cds] [--nmt] [--classes]
-#                            [--agent-jar JAR] [--keep]
+#                            [--lever FLAGS]... [--agent-jar JAR] [--keep]
 #
 #   --runs N        start-to-enforced runs per measured configuration (default 20; 0: idle memory only)
 #   --idle SECONDS  how long each idle agent runs before its RSS is taken (default 60)
@@ -18,6 +18,7 @@
 #                   (-XX:DumpLoadedClassList, then -Xshare:dump), each from a training run (connected, 10 s)
 #   --classes       also print the ten packages with the most loaded classes (-Xlog:class+load) and the threads
 #                   (jcmd Thread.print) of the deployed configuration, connected and idle
+#   --lever FLAGS   also measure the idle RSS of the deployed configuration plus these JVM flags (repeatable)
 #   --agent-jar JAR measure this agent jar instead of edge-agent/target's (e.g. an older build, to compare)
 #   --nmt           also run the deployed configuration once with -XX:NativeMemoryTracking=summary and
 #                   print `jcmd VM.native_memory summary` (where the memory goes)
@@ -30,6 +31,7 @@
 # ExecStart and its Environment= lines), so the figures are those of the installed unit.
 set -euo pipefail
 
+extra_levers=()
 runs=20 idle=60 levers=no more=no aot=no cds=no nmt=no classes=no keep=no agent_jar=''
 while [ $# -gt 0 ]; do
     case $1 in
@@ -40,10 +42,11 @@ while [ $# -gt 0 ]; do
         --more) more=yes; shift ;;
         --cds) cds=yes; shift ;;
         --classes) classes=yes; shift ;;
+        --lever) extra_levers+=("$2"); shift 2 ;;
         --agent-jar) agent_jar=$2; shift 2 ;;
         --nmt) nmt=yes; shift ;;
         --keep) keep=yes; shift ;;
-        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
         *) echo "footprint: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -318,6 +321,9 @@ if [ "$more" = yes ]; then
         idle_run "deployed + $lever" "$deployed_env" "$deployed_flags $lever"
     done
 fi
+for lever in ${extra_levers[@]+"${extra_levers[@]}"}; do
+    idle_run "deployed + $lever" "$deployed_env" "$deployed_flags $lever"
+done
 idle_run "deployed" "$deployed_env" "$deployed_flags"
 [ -z "$aot_flags" ] || idle_run "deployed + AOT cache" "$deployed_env" "$aot_flags"
 if [ "$cds" = yes ]; then
@@ -334,6 +340,7 @@ if [ "$classes" = yes ]; then
     in_ns "$java_home/bin/jcmd" "$agent_pid" Thread.print | sed -nE 's/^"([^"]*)".*/  \1/p' | grep -v 'Attach Listener' || true
     echo "classes loaded: $(grep -c 'class,load' "$work/class-load.log"), of them from the CDS archive: $(grep -c 'source: shared' "$work/class-load.log")"
     echo "top 10 packages by loaded classes (hidden classes: lambdas, method handles, under their package):"
+    # shellcheck disable=SC2016 # sed expressions, nothing to expand
     sed -nE 's/.*\[class,load\] ([^ ]+) source: .*/\1/p' "$work/class-load.log" | sed -E 's#/0x[0-9a-f]+$##; s#\$\$Lambda.*##; s#\.[^.]*$##' \
         | sort | uniq -c | sort -rn | head -n 10
     stop_pid "$agent_pid"
