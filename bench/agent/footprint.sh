@@ -3,13 +3,22 @@
 # with the nftables backend, in a network namespace of its own, connected to a real control plane
 # (the control-plane jar with --demo, in the same namespace, on loopback).
 #
-#   bench/agent/footprint.sh [--runs N] [--idle SECONDS] [--levers] [--aot] [--nmt] [--agent-jar JAR] [--keep]
+#   bench/agent/footprint.sh [--runs N] [--idle SECONDS] [--levers] [--more] [--aot] [--cds] [--nmt] [--classes]
+#                            [--lever FLAGS]... [--agent-jar JAR] [--keep]
 #
 #   --runs N        start-to-enforced runs per measured configuration (default 20; 0: idle memory only)
 #   --idle SECONDS  how long each idle agent runs before its RSS is taken (default 60)
 #   --levers        also measure the idle RSS of each JVM lever, one row per lever (adds ~idle s per row)
 #   --aot           also measure the deployed configuration with a JDK 25 AOT cache (JEP 483/514) made by a
 #                   training run of the agent itself (connected, 20 s)
+#   --more          also measure the second round of levers on top of the deployed configuration (native heap
+#                   trim, a full GC once settled, compiler threads, stack size, metaspace settings)
+#   --cds           also measure class data sharing: -Xshare:off, a dynamic AppCDS archive on top of the JDK's
+#                   (-XX:ArchiveClassesAtExit) and a static archive of only the classes the agent loaded
+#                   (-XX:DumpLoadedClassList, then -Xshare:dump), each from a training run (connected, 10 s)
+#   --classes       also print the ten packages with the most loaded classes (-Xlog:class+load) and the threads
+#                   (jcmd Thread.print) of the deployed configuration, connected and idle
+#   --lever FLAGS   also measure the idle RSS of the deployed configuration plus these JVM flags (repeatable)
 #   --agent-jar JAR measure this agent jar instead of edge-agent/target's (e.g. an older build, to compare)
 #   --nmt           also run the deployed configuration once with -XX:NativeMemoryTracking=summary and
 #                   print `jcmd VM.native_memory summary` (where the memory goes)
@@ -22,17 +31,22 @@
 # ExecStart and its Environment= lines), so the figures are those of the installed unit.
 set -euo pipefail
 
-runs=20 idle=60 levers=no aot=no nmt=no keep=no agent_jar=''
+extra_levers=()
+runs=20 idle=60 levers=no more=no aot=no cds=no nmt=no classes=no keep=no agent_jar=''
 while [ $# -gt 0 ]; do
     case $1 in
         --runs) runs=$2; shift 2 ;;
         --idle) idle=$2; shift 2 ;;
         --levers) levers=yes; shift ;;
         --aot) aot=yes; shift ;;
+        --more) more=yes; shift ;;
+        --cds) cds=yes; shift ;;
+        --classes) classes=yes; shift ;;
+        --lever) extra_levers+=("$2"); shift 2 ;;
         --agent-jar) agent_jar=$2; shift 2 ;;
         --nmt) nmt=yes; shift ;;
         --keep) keep=yes; shift ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
         *) echo "footprint: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -201,14 +215,19 @@ start_runs() {
     echo "start -> enforced [$1]: wall clock spawn -> table in kernel: $(stats < "$work/start-$1"); agent's own log: $(stats < "$work/self-$1")"
 }
 
-# idle_run NAME ENV FLAGS: RSS after $idle s connected and idle (checks the control plane sees it connected)
+# idle_run NAME ENV FLAGS [GC_AT]: RSS after $idle s connected and idle (checks the control plane sees it
+# connected); with GC_AT, a full GC from outside (jcmd GC.run) after GC_AT s, and the RSS just before it printed
 idle_run() {
     start_agent "$1" "$2" "$3"
-    local max=0 rss
-    for _ in $(seq "$idle"); do
+    local max=0 rss i
+    for i in $(seq "$idle"); do
         sleep 1
         rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$agent_pid/status")
         [ "$rss" -le "$max" ] || max=$rss
+        if [ "$i" = "${4:-}" ]; then
+            echo "[$1] before jcmd GC.run at $i s: $(rss_of "$agent_pid")" >&2
+            in_ns "$java_home/bin/jcmd" "$agent_pid" GC.run > /dev/null
+        fi
     done
     local connected
     connected=$(api "$tenant_url/instances" | jq -r '[.. | objects | select(has("connected")) | .connected] | any')
@@ -237,12 +256,43 @@ if [ "$aot" = yes ]; then
     aot_flags="$deployed_flags -XX:AOTCache=$work/agent.aot"
 fi
 
+# --- CDS: training runs of the agent itself, connected for 10 s, then SIGTERM (archives are written at exit)
+cds_dynamic='' cds_static=''
+if [ "$cds" = yes ]; then
+    t0=$(now_ms)
+    start_agent cds-training "$deployed_env" "$deployed_flags -XX:ArchiveClassesAtExit=$work/agent-dynamic.jsa"
+    wait_for "$agent_log" 'syncing with' 120
+    sleep 10
+    stop_pid "$agent_pid" 120
+    in_ns nft delete table inet clawfence 2>/dev/null || true
+    [ -f "$work/agent-dynamic.jsa" ] || { echo "footprint: the training run wrote no dynamic archive:" >&2; tail "$agent_log" >&2; exit 1; }
+    echo "dynamic AppCDS archive: $(du -k "$work/agent-dynamic.jsa" | cut -f1) KiB, training run + dump took $(( $(now_ms) - t0 )) ms"
+    cds_dynamic="$deployed_flags -XX:SharedArchiveFile=$work/agent-dynamic.jsa"
+    t0=$(now_ms)
+    start_agent cds-classlist "$deployed_env" "$deployed_flags -XX:DumpLoadedClassList=$work/agent.classlist"
+    wait_for "$agent_log" 'syncing with' 120
+    sleep 10
+    stop_pid "$agent_pid" 120
+    in_ns nft delete table inet clawfence 2>/dev/null || true
+    # The same -jar as at run time: the archive records the class path and is refused if it differs.
+    # shellcheck disable=SC2086
+    "$java" $deployed_flags -Xshare:dump -XX:SharedClassListFile="$work/agent.classlist" -XX:SharedArchiveFile="$work/agent-static.jsa" \
+        -jar "$agent_jar" --help > "$work/cds-dump.log" 2>&1 || { echo "footprint: -Xshare:dump failed:" >&2; tail "$work/cds-dump.log" >&2; exit 1; }
+    echo "static CDS archive of the agent's $(grep -vc '^#' "$work/agent.classlist") classes: $(du -k "$work/agent-static.jsa" | cut -f1) KiB, training run + dump took $(( $(now_ms) - t0 )) ms"
+    cds_static="$deployed_flags -XX:SharedArchiveFile=$work/agent-static.jsa"
+fi
+
 base_flags="--sun-misc-unsafe-memory-access=allow"
 if [ "$runs" -gt 0 ]; then
     echo
     start_runs "jvm-defaults" "" "$base_flags"
     start_runs "deployed" "$deployed_env" "$deployed_flags"
     [ -z "$aot_flags" ] || start_runs "deployed + AOT cache" "$deployed_env" "$aot_flags"
+    if [ "$cds" = yes ]; then
+        start_runs "deployed + -Xshare:off" "$deployed_env" "$deployed_flags -Xshare:off"
+        start_runs "deployed + dynamic AppCDS" "$deployed_env" "$cds_dynamic"
+        start_runs "deployed + static CDS of the agent's classes" "$deployed_env" "$cds_static"
+    fi
 fi
 
 echo
@@ -264,8 +314,38 @@ if [ "$levers" = yes ]; then
         idle_run "deployed + $lever" "$deployed_env" "$deployed_flags $lever"
     done
 fi
+if [ "$more" = yes ]; then
+    idle_run "deployed + jcmd GC.run after 20 s (one full GC once settled)" "$deployed_env" "$deployed_flags" 20
+    for lever in "-XX:TrimNativeHeapInterval=10000" "-XX:CICompilerCount=1" "-Xss256k" \
+            "-XX:MetaspaceSize=8m -XX:CompressedClassSpaceSize=16m" "-XX:+UseStringDeduplication"; do
+        idle_run "deployed + $lever" "$deployed_env" "$deployed_flags $lever"
+    done
+fi
+for lever in ${extra_levers[@]+"${extra_levers[@]}"}; do
+    idle_run "deployed + $lever" "$deployed_env" "$deployed_flags $lever"
+done
 idle_run "deployed" "$deployed_env" "$deployed_flags"
 [ -z "$aot_flags" ] || idle_run "deployed + AOT cache" "$deployed_env" "$aot_flags"
+if [ "$cds" = yes ]; then
+    idle_run "deployed + -Xshare:off" "$deployed_env" "$deployed_flags -Xshare:off"
+    idle_run "deployed + dynamic AppCDS" "$deployed_env" "$cds_dynamic"
+    idle_run "deployed + static CDS of the agent's classes" "$deployed_env" "$cds_static"
+fi
+
+if [ "$classes" = yes ]; then
+    start_agent classes "$deployed_env" "$deployed_flags -Xlog:class+load=info:file=$work/class-load.log"
+    sleep "$idle"
+    echo
+    echo "threads of the deployed configuration after $idle s ($(awk '/^Threads:/ {print $2}' "/proc/$agent_pid/status")):"
+    in_ns "$java_home/bin/jcmd" "$agent_pid" Thread.print | sed -nE 's/^"([^"]*)".*/  \1/p' | grep -v 'Attach Listener' || true
+    echo "classes loaded: $(grep -c 'class,load' "$work/class-load.log"), of them from the CDS archive: $(grep -c 'source: shared' "$work/class-load.log")"
+    echo "top 10 packages by loaded classes (hidden classes: lambdas, method handles, under their package):"
+    # shellcheck disable=SC2016 # sed expressions, nothing to expand
+    sed -nE 's/.*\[class,load\] ([^ ]+) source: .*/\1/p' "$work/class-load.log" | sed -E 's#/0x[0-9a-f]+$##; s#\$\$Lambda.*##; s#\.[^.]*$##' \
+        | sort | uniq -c | sort -rn | head -n 10
+    stop_pid "$agent_pid"
+    in_ns nft delete table inet clawfence 2>/dev/null || true
+fi
 
 if [ "$nmt" = yes ]; then
     start_agent nmt "$deployed_env" "-XX:NativeMemoryTracking=summary $deployed_flags"
