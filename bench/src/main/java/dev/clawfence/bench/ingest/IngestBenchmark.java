@@ -1,0 +1,325 @@
+package dev.clawfence.bench.ingest;
+
+import com.google.protobuf.ByteString;
+import dev.clawfence.controlplane.events.BinaryCopyRows;
+import dev.clawfence.controlplane.events.EventPartitions;
+import dev.clawfence.controlplane.events.EventStore;
+import dev.clawfence.proto.agent.v1.ConnectionEvent;
+import dev.clawfence.proto.agent.v1.Direction;
+import dev.clawfence.proto.agent.v1.EventBatch;
+import dev.clawfence.proto.agent.v1.Verdict;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.flywaydb.core.Flyway;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Ingests generated connection events through {@link EventStore} (mark lock, binary COPY into the
+ * stage, INSERT into the partitioned table under row-level security, mark update, one durable commit
+ * per batch) and, as references in the same run, raw binary and text COPY of the same rows straight
+ * into {@code connection_events} as the superuser, with the same batches and commits. Every phase
+ * starts from an empty table after a checkpoint.
+ */
+@Command(name = "ingest", mixinStandardHelpOptions = true,
+        description = "Connection event ingest vs raw COPY of the same rows into the same table.")
+public final class IngestBenchmark implements Callable<Integer> {
+
+    private static final String COLUMNS = "tenant_id, instance_id, sequence, time, direction, verdict, ip_protocol, "
+            + "source_address, source_port, destination_address, destination_port, rule_id, reason, interface";
+    private static final String[] REASONS = {"not-allowlisted", "port-closed", "geo", "allowlisted", "unknown-destination"};
+
+    @Option(names = "--events", defaultValue = "2000000", description = "events per phase (default ${DEFAULT-VALUE})")
+    int events;
+
+    @Option(names = "--batch", defaultValue = "2000", description = "events per batch and transaction (default ${DEFAULT-VALUE})")
+    int batchSize;
+
+    @Option(names = "--streams", defaultValue = "1", description = "instances ingesting in parallel, one connection each (default ${DEFAULT-VALUE})")
+    int streams;
+
+    @Option(names = "--rounds", defaultValue = "1", description = "times to run the three phases (default ${DEFAULT-VALUE})")
+    int rounds;
+
+    @Option(names = "--drop-index", split = ",", description = "indexes of connection_events to drop first, to see what they cost")
+    List<String> dropIndexes = new ArrayList<>();
+
+    private final UUID tenant = UUID.randomUUID();
+    private final List<UUID> instances = new ArrayList<>();
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new IngestBenchmark()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Path data = Files.createTempDirectory("clawfence-ingest-bench");
+        // The control plane's settings (Database.startEmbedded): durable commits, as production needs.
+        try (EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+                .setDataDirectory(data)
+                .setCleanDataDirectory(true)
+                .setServerConfig("fsync", "on")
+                .setServerConfig("synchronous_commit", "on")
+                .setServerConfig("full_page_writes", "on")
+                .setServerConfig("listen_addresses", "localhost")
+                .start()) {
+            String url = "jdbc:postgresql://localhost:" + postgres.getPort() + "/postgres";
+            prepare(url);
+            List<List<EventBatch>> work = generate();
+            System.out.printf("events %,d per phase, batches of %,d, %d stream(s), %s, %d cores, load average %s%n",
+                    events, batchSize, streams, dropIndexes.isEmpty() ? "all indexes" : "without " + dropIndexes, Runtime.getRuntime().availableProcessors(), loadAverage());
+            for (int round = 1; round <= rounds; round++) {
+                double binary = phase(url, "raw COPY binary (superuser)", work, this::copyBinary, "postgres", "postgres");
+                double text = phase(url, "raw COPY text (superuser)", work, this::copyText, "postgres", "postgres");
+                EventStore store = new EventStore(Clock.systemUTC(), 30, Duration.ofHours(1));
+                double ingest = phase(url, "EventStore ingest (app role)", work,
+                        (c, stream, batch) -> ingest(store, c, stream, batch), "clawfence_app", "bench");
+                System.out.printf("round %d: ingest/binary COPY = %.2f, text/binary COPY = %.2f, load average %s%n",
+                        round, ingest / binary, text / binary, loadAverage());
+            }
+        } finally {
+            // EmbeddedPostgres cleans its data directory on close; remove the temporary parent if left.
+            Files.deleteIfExists(data);
+        }
+        return 0;
+    }
+
+    private interface BatchWriter {
+        void write(Connection connection, int stream, EventBatch batch) throws SQLException;
+    }
+
+    private double phase(String url, String name, List<List<EventBatch>> work, BatchWriter writer, String user,
+            String password) throws Exception {
+        try (Connection owner = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = owner.createStatement()) {
+            s.execute("truncate connection_events, event_ingest_marks");
+            s.execute("checkpoint");
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(streams);
+        long start = System.nanoTime();
+        List<Future<Void>> done = new ArrayList<>();
+        for (int stream = 0; stream < streams; stream++) {
+            int id = stream;
+            done.add(pool.submit(() -> {
+                try (Connection c = DriverManager.getConnection(url, user, password)) {
+                    c.setAutoCommit(false);
+                    for (EventBatch batch : work.get(id)) {
+                        writer.write(c, id, batch);
+                        c.commit();
+                    }
+                }
+                return null;
+            }));
+        }
+        for (Future<Void> f : done) {
+            f.get();
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        pool.shutdown();
+        long rows;
+        long bytes;
+        try (Connection owner = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = owner.createStatement();
+                ResultSet rs = s.executeQuery("select (select count(*) from connection_events), "
+                        + "(select sum(pg_total_relation_size(inhrelid)) from pg_inherits "
+                        + "where inhparent = 'connection_events'::regclass)")) {
+            rs.next();
+            rows = rs.getLong(1);
+            bytes = rs.getLong(2);
+        }
+        if (rows != events) {
+            throw new IllegalStateException(name + " stored " + rows + " rows, expected " + events);
+        }
+        double rate = rows / seconds;
+        System.out.printf("%-32s %,10.0f events/s  (%,d rows in %.2f s, %d B/row with indexes)%n",
+                name, rate, rows, seconds, bytes / rows);
+        return rate;
+    }
+
+    private void ingest(EventStore store, Connection c, int stream, EventBatch batch) throws SQLException {
+        try (PreparedStatement context = c.prepareStatement("select set_config('clawfence.tenant_id', ?, true)")) {
+            context.setString(1, tenant.toString());
+            context.execute();
+        }
+        store.ingest(c, tenant, instances.get(stream), batch);
+    }
+
+    private void copyBinary(Connection c, int stream, EventBatch batch) throws SQLException {
+        BinaryCopyRows rows = new BinaryCopyRows(batch.getEventsCount() * 180);
+        UUID instance = instances.get(stream);
+        for (ConnectionEvent e : batch.getEventsList()) {
+            rows.row(14);
+            rows.uuid(tenant);
+            rows.uuid(instance);
+            rows.bigint(e.getSequence());
+            rows.timestamptz(e.getTimeEpochMicros());
+            rows.text(e.getDirection() == Direction.DIRECTION_INBOUND ? "inbound" : "outbound");
+            rows.text(verdict(e.getVerdict()));
+            rows.smallint(e.getIpProtocol());
+            rows.inet(e.getSourceAddress());
+            rows.integer(e.getSourcePort());
+            rows.inet(e.getDestinationAddress());
+            rows.integer(e.getDestinationPort());
+            rows.text(e.getRuleId());
+            rows.text(e.getReason());
+            rows.text(e.getInterface());
+        }
+        rows.finish();
+        copy(c, "copy connection_events (" + COLUMNS + ") from stdin (format binary)", rows.buffer(), rows.length());
+    }
+
+    private void copyText(Connection c, int stream, EventBatch batch) throws SQLException {
+        StringBuilder text = new StringBuilder(batch.getEventsCount() * 200);
+        UUID instance = instances.get(stream);
+        for (ConnectionEvent e : batch.getEventsList()) {
+            Instant time = Instant.EPOCH.plus(e.getTimeEpochMicros(), ChronoUnit.MICROS);
+            text.append(tenant).append('\t').append(instance).append('\t').append(e.getSequence()).append('\t')
+                    .append(time).append('\t')
+                    .append(e.getDirection() == Direction.DIRECTION_INBOUND ? "inbound" : "outbound").append('\t')
+                    .append(verdict(e.getVerdict())).append('\t').append(e.getIpProtocol()).append('\t')
+                    .append(address(e.getSourceAddress())).append('\t').append(e.getSourcePort()).append('\t')
+                    .append(address(e.getDestinationAddress())).append('\t').append(e.getDestinationPort()).append('\t')
+                    .append(e.getRuleId()).append('\t').append(e.getReason()).append('\t').append(e.getInterface())
+                    .append('\n');
+        }
+        byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);
+        copy(c, "copy connection_events (" + COLUMNS + ") from stdin", bytes, bytes.length);
+    }
+
+    private static void copy(Connection c, String sql, byte[] bytes, int length) throws SQLException {
+        CopyIn copy = c.unwrap(PGConnection.class).getCopyAPI().copyIn(sql);
+        copy.writeToCopy(bytes, 0, length);
+        copy.endCopy();
+    }
+
+    private static String verdict(Verdict verdict) {
+        return switch (verdict) {
+            case VERDICT_ALLOWED -> "allowed";
+            case VERDICT_BLOCKED -> "blocked";
+            default -> "would-block";
+        };
+    }
+
+    private static String address(ByteString bytes) {
+        try {
+            return InetAddress.getByAddress(bytes.toByteArray()).getHostAddress();
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
+    /** Schema, roles, one tenant with one instance per stream, and the partitions. */
+    private void prepare(String url) throws SQLException {
+        Flyway.configure().dataSource(url, "postgres", "postgres").locations("classpath:db/migration")
+                .placeholders(Map.of("appRole", "clawfence_app")).load().migrate();
+        try (Connection c = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = c.createStatement()) {
+            s.execute("alter role clawfence_app login password 'bench'");
+            s.execute("insert into tenants (id, name) values ('" + tenant + "', 'bench')");
+            for (int i = 0; i < streams; i++) {
+                UUID instance = UUID.randomUUID();
+                instances.add(instance);
+                s.execute("insert into instances (id, tenant_id) values ('" + instance + "', '" + tenant + "')");
+            }
+            for (String index : dropIndexes) {
+                s.execute("drop index " + index);
+            }
+            c.setAutoCommit(false);
+            EventPartitions.maintain(c, Instant.now(), 30, 3);
+            c.commit();
+        }
+    }
+
+    /**
+     * Per stream, batches of events over the last hour: inbound probes from a few thousand sources in
+     * 203.0.113.0/24 and 2001:db8::/32 (one in ten IPv6), outbound to 198.51.100.0/24, fifty rule ids.
+     */
+    private List<List<EventBatch>> generate() {
+        SplittableRandom random = new SplittableRandom(4);
+        long perStream = events / streams;
+        long startMicros = ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now().minus(Duration.ofHours(1)));
+        long stepMicros = Duration.ofHours(1).toNanos() / 1000 / perStream;
+        List<String> rules = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            rules.add("in-allow-" + Integer.toHexString(0x1000 + i * 97));
+        }
+        List<List<EventBatch>> work = new ArrayList<>();
+        for (int stream = 0; stream < streams; stream++) {
+            List<EventBatch> batches = new ArrayList<>();
+            EventBatch.Builder batch = EventBatch.newBuilder();
+            for (long seq = 1; seq <= perStream; seq++) {
+                boolean inbound = random.nextInt(4) != 0;
+                boolean v6 = random.nextInt(10) == 0;
+                ByteString host = v6 ? v6(random.nextInt(4096)) : v4(192, 0, 2, 10 + stream);
+                ByteString remote = v6 ? v6(0x10000 + random.nextInt(4096))
+                        : inbound ? v4(203, 0, 113, random.nextInt(256)) : v4(198, 51, 100, random.nextInt(256));
+                int verdict = random.nextInt(10);
+                batch.addEvents(ConnectionEvent.newBuilder()
+                        .setSequence(seq)
+                        .setTimeEpochMicros(startMicros + seq * stepMicros)
+                        .setDirection(inbound ? Direction.DIRECTION_INBOUND : Direction.DIRECTION_OUTBOUND)
+                        .setIpProtocol(random.nextInt(8) == 0 ? 17 : 6)
+                        .setSourceAddress(inbound ? remote : host)
+                        .setDestinationAddress(inbound ? host : remote)
+                        .setSourcePort(1024 + random.nextInt(64000))
+                        .setDestinationPort(random.nextInt(3) == 0 ? 22 : 443)
+                        .setVerdict(verdict < 6 ? Verdict.VERDICT_BLOCKED : verdict < 9 ? Verdict.VERDICT_ALLOWED : Verdict.VERDICT_WOULD_BLOCK)
+                        .setRuleId(verdict < 6 ? "" : rules.get(random.nextInt(rules.size())))
+                        .setReason(REASONS[random.nextInt(REASONS.length)])
+                        .setInterface("eth0"));
+                if (batch.getEventsCount() == batchSize || seq == perStream) {
+                    batches.add(batch.build());
+                    batch = EventBatch.newBuilder();
+                }
+            }
+            work.add(batches);
+        }
+        return work;
+    }
+
+    private static ByteString v4(int a, int b, int c, int d) {
+        return ByteString.copyFrom(new byte[] {(byte) a, (byte) b, (byte) c, (byte) d});
+    }
+
+    private static ByteString v6(int host) {
+        byte[] bytes = new byte[16];
+        bytes[0] = 0x20;
+        bytes[1] = 0x01;
+        bytes[2] = 0x0d;
+        bytes[3] = (byte) 0xb8;
+        bytes[14] = (byte) (host >>> 8);
+        bytes[15] = (byte) host;
+        return ByteString.copyFrom(bytes);
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ", 4)[0];
+        } catch (java.io.IOException e) {
+            return "?";
+        }
+    }
+}
