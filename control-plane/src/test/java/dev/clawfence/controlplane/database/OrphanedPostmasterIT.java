@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,7 +39,12 @@ class OrphanedPostmasterIT {
         try {
             Process first = startChildControlPlane();
             try {
-                await().atMost(Duration.ofSeconds(90)).until(() -> Files.exists(pidFile) && isReady(first));
+                try {
+                    await().atMost(Duration.ofSeconds(90)).until(() -> Files.exists(pidFile) && isReady(first));
+                } catch (ConditionTimeoutException e) {
+                    throw new AssertionError("the first control plane did not become ready; its log:\n"
+                            + Files.readString(dataDir.resolve("first-run.log")), e);
+                }
             } finally {
                 first.destroyForcibly().waitFor();
             }
@@ -50,6 +56,7 @@ class OrphanedPostmasterIT {
                     "micronaut.server.port", -1,
                     "grpc.server.port", TestServer.freePort(),
                     "clawfence.data-dir", dataDir.toString(),
+                    "clawfence.agent-gateway.port", 0,
                     "clawfence.admin-token", ""));
             try {
                 assertThat(second.getApplicationContext().getBean(Database.class).isReady()).isTrue();
@@ -72,6 +79,8 @@ class OrphanedPostmasterIT {
         builder.environment().put("CLAWFENCE_DATA_DIR", dataDir.toString());
         builder.environment().put("MICRONAUT_SERVER_PORT", String.valueOf(httpPort));
         builder.environment().put("GRPC_SERVER_PORT", String.valueOf(TestServer.freePort()));
+        // Not the default 50052: a control plane or benchmark running on this machine may hold it.
+        builder.environment().put("CLAWFENCE_AGENT_GATEWAY_PORT", "0");
         builder.environment().put("CLAWFENCE_ADMIN_TOKEN", "cf_orphan_test_admin_token_0123456789abcdef");
         builder.redirectErrorStream(true).redirectOutput(dataDir.resolve("first-run.log").toFile());
         return builder.start();
