@@ -16,7 +16,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,11 +40,13 @@ public final class AgentGatewayServer implements AutoCloseable {
     private final PolicyNotifications notifications;
     private final AgentStreams streams;
     private final CertificateAuthority authority;
+    private final InstanceReports reports;
 
     public AgentGatewayServer(AgentGatewayConfiguration config, CertificateAuthority authority,
             AgentEnrollment enrollment, SyncSession.Factory sessions, PolicyDistribution distribution,
-            AgentStreams streams, Database database) {
+            AgentStreams streams, InstanceReports reports, Database database) {
         this.streams = streams;
+        this.reports = reports;
         this.authority = authority;
         if (!config.isEnabled()) {
             server = null;
@@ -99,7 +104,17 @@ public final class AgentGatewayServer implements AutoCloseable {
             return;
         }
         server.shutdown();
-        streams.closeAll(Status.UNAVAILABLE.withDescription("the control plane is shutting down; reconnect"));
+        CompletableFuture<Void> ended = streams.closeAll(
+                Status.UNAVAILABLE.withDescription("the control plane is shutting down; reconnect"));
+        try {
+            // Their ends are written in the next batch: write it now, so the instances show disconnected.
+            ended.get(5, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warn("Not every agent stream ended within 5 s of the shutdown; some instances may still show connected");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        reports.flush();
         try {
             if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
                 server.shutdownNow();
