@@ -9,6 +9,8 @@ import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyServerBuilder;
 import io.micronaut.context.annotation.Context;
 import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import jakarta.annotation.PreDestroy;
@@ -41,6 +43,7 @@ public final class AgentGatewayServer implements AutoCloseable {
     private final AgentStreams streams;
     private final CertificateAuthority authority;
     private final InstanceReports reports;
+    private final String tlsEngine;
 
     public AgentGatewayServer(AgentGatewayConfiguration config, CertificateAuthority authority,
             AgentEnrollment enrollment, SyncSession.Factory sessions, PolicyDistribution distribution,
@@ -51,6 +54,7 @@ public final class AgentGatewayServer implements AutoCloseable {
         if (!config.isEnabled()) {
             server = null;
             notifications = null;
+            tlsEngine = null;
             return;
         }
         KeyPair key = CertificateAuthority.newKeyPair();
@@ -61,6 +65,9 @@ public final class AgentGatewayServer implements AutoCloseable {
                     .trustManager(authority.certificate())
                     .clientAuth(ClientAuth.OPTIONAL)
                     .build();
+            // GrpcSslContexts picks BoringSSL (netty-tcnative) where it loads: with thousands of agents the
+            // JDK engine's handshakes and record encryption were most of the gateway's CPU.
+            tlsEngine = tls instanceof ReferenceCountedOpenSslContext ? "OpenSSL " + OpenSsl.versionString() : "the JDK";
             notifications = new PolicyNotifications(database, distribution, streams);
             server = NettyServerBuilder.forPort(config.portOrDefault())
                     .sslContext(tls)
@@ -79,7 +86,7 @@ public final class AgentGatewayServer implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while starting the agent gateway", e);
         }
-        LOG.info("Agent gateway listening on port {} (TLS; CA pin {})", server.getPort(), authority.pin());
+        LOG.info("Agent gateway listening on port {} (TLS by {}; CA pin {})", server.getPort(), tlsEngine, authority.pin());
     }
 
     /** Whether the gateway runs. */

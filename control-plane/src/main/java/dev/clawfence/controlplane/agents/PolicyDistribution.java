@@ -1,5 +1,7 @@
 package dev.clawfence.controlplane.agents;
 
+import static dev.clawfence.controlplane.database.jooq.Tables.TENANTS;
+
 import dev.clawfence.controlplane.policy.PlatformConfiguration;
 import dev.clawfence.controlplane.policy.PolicyVersion;
 import dev.clawfence.controlplane.policy.PolicyVersions;
@@ -84,9 +86,18 @@ public final class PolicyDistribution {
      * at {@code validUntil}, so an earlier compilation of the same version is reused until then.
      */
     public Compiled current(UUID tenant) {
-        PolicyVersion version = access.system(tenant, Caller.system(), versions::current);
         Instant now = clock.instant();
         Compiled cached = compiledByTenant.get(tenant);
+        if (cached != null && (cached.validUntil() == null || now.isBefore(cached.validUntil()))) {
+            // Every hello asks: after a restart, 10,000 of them. The pointer alone tells whether the cached
+            // compilation is still current, without reading and parsing the document each time.
+            int pointer = access.system(tenant, Caller.system(), tx -> tx.sql().select(TENANTS.POLICY_VERSION)
+                    .from(TENANTS).where(TENANTS.ID.eq(tenant)).fetchSingle().value1());
+            if (pointer == cached.version()) {
+                return cached;
+            }
+        }
+        PolicyVersion version = access.system(tenant, Caller.system(), versions::current);
         if (cached != null && cached.version() == version.version()
                 && (cached.validUntil() == null || now.isBefore(cached.validUntil()))) {
             return cached;
