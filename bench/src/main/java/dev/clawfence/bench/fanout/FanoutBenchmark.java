@@ -111,7 +111,8 @@ public final class FanoutBenchmark implements Callable<Integer> {
                 + agents + " TLS connections");
         Path log = Files.createTempFile("fanout-reference", ".log");
         int port = freePort();
-        List<String> command = new ArrayList<>(List.of(ChildJvm.java(), "--sun-misc-unsafe-memory-access=allow"));
+        List<String> command = new ArrayList<>(List.of(ChildJvm.java(), "--sun-misc-unsafe-memory-access=allow",
+                "--enable-native-access=ALL-UNNAMED"));
         command.addAll(serverJvmOptions);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), ReferenceServer.class.getName(),
                 Integer.toString(port)));
@@ -160,7 +161,8 @@ public final class FanoutBenchmark implements Callable<Integer> {
         int grpc = freePort();
         int gateway = freePort();
         String adminToken = "cf_fanout-" + HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
-        List<String> command = new ArrayList<>(List.of(ChildJvm.java(), "--sun-misc-unsafe-memory-access=allow"));
+        List<String> command = new ArrayList<>(List.of(ChildJvm.java(), "--sun-misc-unsafe-memory-access=allow",
+                "--enable-native-access=ALL-UNNAMED"));
         command.addAll(serverJvmOptions);
         command.addAll(List.of("-jar", controlPlaneJar.toString()));
         Map<String, String> environment = Map.of(
