@@ -111,7 +111,8 @@ public final class FanoutBenchmark implements Callable<Integer> {
                 + agents + " TLS connections");
         Path log = Files.createTempFile("fanout-reference", ".log");
         int port = freePort();
-        List<String> command = new ArrayList<>(List.of(ChildJvm.java(), "--sun-misc-unsafe-memory-access=allow"));
+        List<String> command = new ArrayList<>(List.of(ChildJvm.java(), "--sun-misc-unsafe-memory-access=allow",
+                "--enable-native-access=ALL-UNNAMED"));
         command.addAll(serverJvmOptions);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), ReferenceServer.class.getName(),
                 Integer.toString(port)));
@@ -160,7 +161,8 @@ public final class FanoutBenchmark implements Callable<Integer> {
         int grpc = freePort();
         int gateway = freePort();
         String adminToken = "cf_fanout-" + HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
-        List<String> command = new ArrayList<>(List.of(ChildJvm.java(), "--sun-misc-unsafe-memory-access=allow"));
+        List<String> command = new ArrayList<>(List.of(ChildJvm.java(), "--sun-misc-unsafe-memory-access=allow",
+                "--enable-native-access=ALL-UNNAMED"));
         command.addAll(serverJvmOptions);
         command.addAll(List.of("-jar", controlPlaneJar.toString()));
         Map<String, String> environment = Map.of(
@@ -203,6 +205,7 @@ public final class FanoutBenchmark implements Callable<Integer> {
                 System.out.printf(Locale.ROOT, "connected %d Sync streams (hello answered with the policy) in %.1f s "
                         + "(%d attempts repeated, %d failed %s)%n", agents, (System.nanoTime() - start) / 1e9,
                         fleet.retries(), fleet.failures(), fleet.failureReasons());
+                awaitInstances(api, tenant, token, true, agents - fleet.failures());
                 ChildJvm.Memory loaded = server.memory();
                 printMemory("control plane", idle, loaded);
                 Deliveries deliveries = new Deliveries(saves, agents, agents - fleet.failures());
@@ -228,6 +231,13 @@ public final class FanoutBenchmark implements Callable<Integer> {
                 System.out.printf(Locale.ROOT, "mean PolicyUpdate size %d B; streams ended by the server: %d %s%n",
                         fleet.meanUpdateBytes(), fleet.failures(), fleet.failureReasons());
             }
+            // Closing the fleet dropped every connection at once: the control plane records 10,000 stream ends.
+            awaitInstances(api, tenant, token, false, 0);
+            server.logText().lines().filter(line -> line.contains("went to its"))
+                    .forEach(line -> System.out.println("control plane: " + line.replaceFirst("of tenant \\S+ ", "")));
+            long stopping = System.nanoTime();
+            server.close();
+            System.out.printf(Locale.ROOT, "control plane stopped %.1f s after SIGTERM%n", (System.nanoTime() - stopping) / 1e9);
         } catch (IOException | RuntimeException e) {
             System.out.println("control plane log " + log + " kept");
             throw e;
@@ -263,13 +273,40 @@ public final class FanoutBenchmark implements Callable<Integer> {
 
     // ------------------------------------------------------------------ output and plumbing
 
+    /**
+     * Waits until the instance list shows {@code expected} instances connected ({@code connected}) or none
+     * ({@code !connected}): the control plane writes hellos and stream ends behind the streams, in batches.
+     */
+    private static void awaitInstances(RestApi api, String tenant, String token, boolean connected, int expected)
+            throws IOException, InterruptedException {
+        long start = System.nanoTime();
+        long deadline = start + TimeUnit.SECONDS.toNanos(60);
+        int shown;
+        do {
+            shown = 0;
+            for (var instance : api.call("GET", "/tenants/" + tenant + "/instances", token, null, null).body()) {
+                if (instance.path("connected").asBoolean()) {
+                    shown++;
+                }
+            }
+            if (shown == expected) {
+                break;
+            }
+            Thread.sleep(250);
+        } while (System.nanoTime() < deadline);
+        System.out.printf(Locale.ROOT, "instances listed as connected: %d (expected %d), %.1f s after the %s%n", shown,
+                expected, (System.nanoTime() - start) / 1e9,
+                connected ? "last stream got its policy" : "agents dropped their connections");
+    }
+
     private void pause() throws InterruptedException {
         Thread.sleep(pauseMillis);
     }
 
     private static void printOne(String what, int i, Histogram h) {
-        System.out.printf(Locale.ROOT, "%s %2d: %d streams, p50 %.0f ms, p99 %.0f ms, max %.0f ms%n", what, i,
-                h.getTotalCount(), h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3, h.getMaxValue() / 1e3);
+        System.out.printf(Locale.ROOT, "%s %2d: %d streams, first %.0f ms, p50 %.0f ms, p99 %.0f ms, max %.0f ms%n", what, i,
+                h.getTotalCount(), h.getMinValue() / 1e3, h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3,
+                h.getMaxValue() / 1e3);
     }
 
     private static void printAll(String what, Deliveries deliveries) {

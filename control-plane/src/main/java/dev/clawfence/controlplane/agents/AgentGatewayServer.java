@@ -9,6 +9,8 @@ import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyServerBuilder;
 import io.micronaut.context.annotation.Context;
 import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import jakarta.annotation.PreDestroy;
@@ -16,7 +18,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,15 +42,19 @@ public final class AgentGatewayServer implements AutoCloseable {
     private final PolicyNotifications notifications;
     private final AgentStreams streams;
     private final CertificateAuthority authority;
+    private final InstanceReports reports;
+    private final String tlsEngine;
 
     public AgentGatewayServer(AgentGatewayConfiguration config, CertificateAuthority authority,
             AgentEnrollment enrollment, SyncSession.Factory sessions, PolicyDistribution distribution,
-            AgentStreams streams, Database database) {
+            AgentStreams streams, InstanceReports reports, Database database) {
         this.streams = streams;
+        this.reports = reports;
         this.authority = authority;
         if (!config.isEnabled()) {
             server = null;
             notifications = null;
+            tlsEngine = null;
             return;
         }
         KeyPair key = CertificateAuthority.newKeyPair();
@@ -56,6 +65,9 @@ public final class AgentGatewayServer implements AutoCloseable {
                     .trustManager(authority.certificate())
                     .clientAuth(ClientAuth.OPTIONAL)
                     .build();
+            // GrpcSslContexts picks BoringSSL (netty-tcnative) where it loads: with thousands of agents the
+            // JDK engine's handshakes and record encryption were most of the gateway's CPU.
+            tlsEngine = tls instanceof ReferenceCountedOpenSslContext ? "OpenSSL " + OpenSsl.versionString() : "the JDK";
             notifications = new PolicyNotifications(database, distribution, streams);
             server = NettyServerBuilder.forPort(config.portOrDefault())
                     .sslContext(tls)
@@ -74,7 +86,7 @@ public final class AgentGatewayServer implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while starting the agent gateway", e);
         }
-        LOG.info("Agent gateway listening on port {} (TLS; CA pin {})", server.getPort(), authority.pin());
+        LOG.info("Agent gateway listening on port {} (TLS by {}; CA pin {})", server.getPort(), tlsEngine, authority.pin());
     }
 
     /** Whether the gateway runs. */
@@ -99,7 +111,17 @@ public final class AgentGatewayServer implements AutoCloseable {
             return;
         }
         server.shutdown();
-        streams.closeAll(Status.UNAVAILABLE.withDescription("the control plane is shutting down; reconnect"));
+        CompletableFuture<Void> ended = streams.closeAll(
+                Status.UNAVAILABLE.withDescription("the control plane is shutting down; reconnect"));
+        try {
+            // Their ends are written in the next batch: write it now, so the instances show disconnected.
+            ended.get(5, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warn("Not every agent stream ended within 5 s of the shutdown; some instances may still show connected");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        reports.flush();
         try {
             if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
                 server.shutdownNow();

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** The Sync streams open on this replica, by tenant: where policy updates and revocations go. */
@@ -46,9 +47,12 @@ public final class AgentStreams {
         of(tenant).stream().filter(s -> s.identity().instanceId().equals(instance)).forEach(s -> s.close(status));
     }
 
-    /** Closes every stream here (shutdown). */
-    public void closeAll(Status status) {
-        byTenant.values().forEach(sessions -> List.copyOf(sessions).forEach(s -> s.close(status)));
+    /** Closes every stream here (shutdown); the future completes once all of them have ended. */
+    public CompletableFuture<Void> closeAll(Status status) {
+        return CompletableFuture.allOf(byTenant.values().stream()
+                .flatMap(sessions -> List.copyOf(sessions).stream())
+                .map(s -> s.close(status))
+                .toArray(CompletableFuture[]::new));
     }
 
     /** How many streams are open here. */

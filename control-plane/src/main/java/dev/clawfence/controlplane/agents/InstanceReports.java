@@ -4,6 +4,7 @@ import dev.clawfence.controlplane.tenancy.Caller;
 import dev.clawfence.controlplane.tenancy.TenantAccess;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,14 +21,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes what agents report on their Sync streams about themselves (pings as signs of life, apply
- * results) behind the stream, in batches every {@value #FLUSH_MILLIS} ms: one transaction per tenant and
- * flush instead of one per message. After a save every agent of the tenant pings and reports within a
- * moment; written one by one, those thousands of transactions queue in the connection pool ahead of the
- * next save and hold each stream's pong behind a database round trip. Apply results keep their order
- * per instance; a failure or rollback is written at once (with what was pending before it) and still
- * gets its audit entry, under the agent's name. A batch the
- * database refuses is logged and dropped: the agent repeats its applied version in every hello.
+ * Writes what agents report on their Sync streams about themselves (hellos, pings as signs of life,
+ * apply results) and the ends of their streams behind the stream, in batches every {@value #FLUSH_MILLIS}
+ * ms: one transaction per tenant and flush instead of one per message. After a save every agent of the
+ * tenant pings and reports within a moment, and after a control-plane restart all of them say hello at
+ * once; written one by one, those thousands of transactions queue in the connection pool ahead of the
+ * next save and hold each stream behind a database round trip. What a stream needs at once (checks, its
+ * policy, pongs) never waits for this. Hellos, ends and apply results of an instance keep their order
+ * (an end is never overtaken by its own hello); a failure or rollback is written at once (with what was
+ * pending before it) and still gets its audit entry, under the agent's name. A batch the database
+ * refuses is logged and dropped: the agent repeats its facts and applied version in every hello.
  */
 @Singleton
 public final class InstanceReports implements AutoCloseable {
@@ -40,10 +43,14 @@ public final class InstanceReports implements AutoCloseable {
     record Result(UUID tenant, UUID instance, String remoteAddress, long version, String outcome, String reason,
             String rulesetHash) {}
 
+    /** A report waiting for the next flush: a change written in a batch, or a failure with its audit entry. */
+    private record Pending(UUID tenant, Instances.Change change, Result failure) {}
+
     private final TenantAccess access;
     private final Instances instances;
     private final Map<UUID, Set<UUID>> seen = new ConcurrentHashMap<>();
-    private final Queue<Result> results = new ConcurrentLinkedQueue<>();
+    /** One queue for every kind of report, so that an instance's reports are written in the order they came. */
+    private final Queue<Pending> pending = new ConcurrentLinkedQueue<>();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("clawfence-instance-reports").factory());
 
@@ -51,6 +58,16 @@ public final class InstanceReports implements AutoCloseable {
         this.access = access;
         this.instances = instances;
         timer.scheduleWithFixedDelay(this::flush, FLUSH_MILLIS, FLUSH_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** A stream of the instance that opened at {@code since} said {@code hello}. */
+    void connected(UUID tenant, UUID instance, Instances.Hello hello, OffsetDateTime since) {
+        pending.add(new Pending(tenant, new Instances.Connected(instance, hello, since), null));
+    }
+
+    /** The instance's stream that opened at {@code since} ended. */
+    void disconnected(UUID tenant, UUID instance, OffsetDateTime since) {
+        pending.add(new Pending(tenant, new Instances.Disconnected(instance, since), null));
     }
 
     /** The instance was heard from now. */
@@ -65,11 +82,14 @@ public final class InstanceReports implements AutoCloseable {
 
     /** The instance reports the outcome of applying {@code version}. */
     void applied(Result result) {
-        results.add(result);
-        if (!"APPLIED".equals(result.outcome())) {
-            // A failure or rollback shows (and is audited) at once, after everything reported before it.
-            flush();
+        if ("APPLIED".equals(result.outcome())) {
+            pending.add(new Pending(result.tenant(),
+                    new Instances.Applied(result.instance(), result.version(), result.rulesetHash()), null));
+            return;
         }
+        pending.add(new Pending(result.tenant(), null, result));
+        // A failure or rollback shows (and is audited) at once, after everything reported before it.
+        flush();
     }
 
     /** Writes everything reported so far; runs on the timer, and once more at shutdown. */
@@ -83,11 +103,11 @@ public final class InstanceReports implements AutoCloseable {
                 }));
             }
         }
-        Map<UUID, List<Result>> byTenant = new LinkedHashMap<>();
-        for (Result result; (result = results.poll()) != null; ) {
-            byTenant.computeIfAbsent(result.tenant(), t -> new ArrayList<>()).add(result);
+        Map<UUID, List<Pending>> byTenant = new LinkedHashMap<>();
+        for (Pending report; (report = pending.poll()) != null; ) {
+            byTenant.computeIfAbsent(report.tenant(), t -> new ArrayList<>()).add(report);
         }
-        byTenant.forEach((tenant, list) -> guarded(tenant, () -> writeResults(tenant, list)));
+        byTenant.forEach((tenant, list) -> guarded(tenant, () -> write(tenant, list)));
     }
 
     private static void guarded(UUID tenant, Runnable work) {
@@ -98,28 +118,29 @@ public final class InstanceReports implements AutoCloseable {
         }
     }
 
-    private void writeResults(UUID tenant, List<Result> list) {
-        List<Instances.Applied> batch = new ArrayList<>();
-        for (Result result : list) {
-            if ("APPLIED".equals(result.outcome())) {
-                batch.add(new Instances.Applied(result.instance(), result.version(), result.rulesetHash()));
+    private void write(UUID tenant, List<Pending> list) {
+        List<Instances.Change> batch = new ArrayList<>();
+        for (Pending report : list) {
+            if (report.failure() == null) {
+                batch.add(report.change());
                 continue;
             }
-            writeApplied(tenant, batch);
+            writeBatch(tenant, batch);
             batch = new ArrayList<>();
+            Result result = report.failure();
             access.system(tenant, Caller.agent(tenant, result.instance(), result.remoteAddress()), tx -> {
                 instances.applied(tx, result.instance(), result.version(), result.outcome(), result.reason(),
                         result.rulesetHash());
                 return null;
             });
         }
-        writeApplied(tenant, batch);
+        writeBatch(tenant, batch);
     }
 
-    private void writeApplied(UUID tenant, List<Instances.Applied> batch) {
+    private void writeBatch(UUID tenant, List<Instances.Change> batch) {
         if (!batch.isEmpty()) {
             access.system(tenant, Caller.system(), tx -> {
-                instances.appliedAll(tx, batch);
+                instances.record(tx, batch);
                 return null;
             });
         }

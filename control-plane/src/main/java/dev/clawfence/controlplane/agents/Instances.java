@@ -119,24 +119,28 @@ public final class Instances {
         }
     }
 
-    /** Records a hello: the instance is connected now, with these facts; returns the connection's start. */
-    public OffsetDateTime hello(TenantTransaction tx, UUID id, Hello hello) {
-        OffsetDateTime now = OffsetDateTime.now().truncatedTo(ChronoUnit.MICROS);
+    /** The hello of a stream that opened at {@code since}: the instance is connected, with these facts. */
+    private org.jooq.Query helloUpdate(TenantTransaction tx, UUID id, Hello hello, OffsetDateTime since) {
         Map<String, String> facts = new TreeMap<>();
         hello.hostFacts().entrySet().stream().limit(50)
                 .forEach(e -> facts.put(clip(e.getKey(), 100), clip(e.getValue(), MAX_TEXT)));
         var update = tx.sql().update(INSTANCES)
                 .set(INSTANCES.AGENT_VERSION, clip(hello.agentVersion(), 100))
                 .set(INSTANCES.HOST_FACTS, JSONB.valueOf(json(facts)))
-                .set(INSTANCES.LAST_SEEN_AT, now)
-                .set(INSTANCES.CONNECTED_SINCE, now)
+                .set(INSTANCES.LAST_SEEN_AT, since)
+                .set(INSTANCES.CONNECTED_SINCE, since)
                 .set(INSTANCES.APPLIED_POLICY_VERSION, hello.appliedPolicyVersion() == 0 ? null
                         : (int) hello.appliedPolicyVersion())
                 .set(INSTANCES.RULESET_HASH, hello.rulesetHash().isEmpty() ? null : clip(hello.rulesetHash(), 128));
         String hostname = facts.get("hostname");
-        (hostname == null ? update : update.set(INSTANCES.HOSTNAME, clip(hostname, 253)))
-                .where(INSTANCES.ID.eq(id)).execute();
-        return now;
+        // Written behind the stream: a revocation committed meanwhile must not be followed by "connected".
+        return (hostname == null ? update : update.set(INSTANCES.HOSTNAME, clip(hostname, 253)))
+                .where(INSTANCES.ID.eq(id)).and(INSTANCES.REVOKED_AT.isNull());
+    }
+
+    /** A start of a connection, rounded as PostgreSQL keeps it, so that its end can name it exactly. */
+    public static OffsetDateTime connectionStart() {
+        return OffsetDateTime.now().truncatedTo(ChronoUnit.MICROS);
     }
 
     /**
@@ -153,18 +157,35 @@ public final class Instances {
         }
     }
 
-    /** An apply result that needs no audit entry ({@code APPLIED}), for {@link #appliedAll}. */
-    public record Applied(UUID id, long version, String rulesetHash) {}
+    /**
+     * What a Sync stream reports that needs neither an audit entry nor an answer, written behind the
+     * stream in batches ({@link #record}).
+     */
+    public sealed interface Change {}
 
-    /** Records many {@code APPLIED} results in one round trip, in order. */
-    public void appliedAll(TenantTransaction tx, List<Applied> results) {
-        if (results.size() == 1) {
-            Applied one = results.getFirst();
-            appliedUpdate(tx, one.id(), one.version(), "APPLIED", null, one.rulesetHash()).execute();
-        } else if (!results.isEmpty()) {
-            tx.sql().batch(results.stream()
-                    .map(r -> appliedUpdate(tx, r.id(), r.version(), "APPLIED", null, r.rulesetHash()))
-                    .toList()).execute();
+    /** A stream opened at {@code since} said hello. */
+    public record Connected(UUID id, Hello hello, OffsetDateTime since) implements Change {}
+
+    /** The stream opened at {@code since} ended. */
+    public record Disconnected(UUID id, OffsetDateTime since) implements Change {}
+
+    /** An {@code APPLIED} result. */
+    public record Applied(UUID id, long version, String rulesetHash) implements Change {}
+
+    /**
+     * Records {@code changes} in one round trip, in their order: a stream's end must land after its
+     * hello, or the instance would show connected for good.
+     */
+    public void record(TenantTransaction tx, List<? extends Change> changes) {
+        List<org.jooq.Query> queries = changes.stream().map(change -> switch (change) {
+            case Connected c -> helloUpdate(tx, c.id(), c.hello(), c.since());
+            case Disconnected d -> disconnectedUpdate(tx, d.id(), d.since());
+            case Applied a -> appliedUpdate(tx, a.id(), a.version(), "APPLIED", null, a.rulesetHash());
+        }).toList();
+        if (queries.size() == 1) {
+            queries.getFirst().execute();
+        } else if (!queries.isEmpty()) {
+            tx.sql().batch(queries).execute();
         }
     }
 
@@ -201,10 +222,10 @@ public final class Instances {
     }
 
     /** Marks the instance disconnected, unless a newer stream (connected after {@code since}) holds it. */
-    public void disconnected(TenantTransaction tx, UUID id, OffsetDateTime since) {
-        tx.sql().update(INSTANCES).set(INSTANCES.CONNECTED_SINCE, (OffsetDateTime) null)
+    private org.jooq.Query disconnectedUpdate(TenantTransaction tx, UUID id, OffsetDateTime since) {
+        return tx.sql().update(INSTANCES).set(INSTANCES.CONNECTED_SINCE, (OffsetDateTime) null)
                 .set(INSTANCES.LAST_SEEN_AT, OffsetDateTime.now())
-                .where(INSTANCES.ID.eq(id)).and(INSTANCES.CONNECTED_SINCE.eq(since)).execute();
+                .where(INSTANCES.ID.eq(id)).and(INSTANCES.CONNECTED_SINCE.eq(since));
     }
 
     private static String clip(String text, int max) {

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Queue;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
@@ -38,10 +39,11 @@ import org.slf4j.LoggerFactory;
  * speaks (else the stream ends with FAILED_PRECONDITION); then the current policy goes out at once,
  * and every later version as it commits. Sets travel only when the agent lacks them (per its hello and
  * what this stream already sent), and an update message is built once for all streams that lack the
- * same sets. Reports update the instance: hello at once, pings and apply results in batches
- * ({@link InstanceReports}).
- * All work of one stream (incoming messages, pushes, closing) runs in order on its own serial
- * executor, because a {@link StreamObserver} is not thread-safe.
+ * same sets. What the stream reports about the instance (hello facts, pings, apply results, its end) is
+ * written behind it in batches ({@link InstanceReports}).
+ * All work of one stream (incoming messages, pushes, closing) runs in order, one task at a time, through
+ * its own serial executor, because a {@link StreamObserver} is not thread-safe; a message or push that
+ * finds the stream idle runs on the calling thread instead of a new one.
  */
 public final class SyncSession implements StreamObserver<AgentMessage> {
 
@@ -138,7 +140,8 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
 
     @Override
     public void onNext(AgentMessage message) {
-        serial.execute(() -> handle(message));
+        // gRPC delivers a call's messages one at a time on its executor, where waiting is allowed.
+        serial.executeHere(() -> handle(message));
     }
 
     @Override
@@ -156,24 +159,37 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         });
     }
 
-    /** Sends {@code compiled} unless this stream already sent that version ({@code again} sends it anyway). */
-    void offer(PolicyDistribution.Compiled compiled, boolean again) {
-        serial.execute(() -> {
-            int known = held == null ? sentVersion : held.version();
-            if (greeted && !ended && (compiled.version() > known || (again && compiled.version() == known))) {
-                send(compiled);
+    /**
+     * Sends {@code compiled} unless this stream already sent that version ({@code again} sends it anyway);
+     * runs {@code handled} once it is sent, held or found not needed.
+     */
+    void offer(PolicyDistribution.Compiled compiled, boolean again, Runnable handled) {
+        serial.executeHere(() -> {
+            try {
+                int known = held == null ? sentVersion : held.version();
+                if (greeted && !ended && (compiled.version() > known || (again && compiled.version() == known))) {
+                    send(compiled);
+                }
+            } finally {
+                handled.run();
             }
         });
     }
 
-    /** Ends the stream from this side with {@code status}. */
-    void close(Status status) {
+    /** Ends the stream from this side with {@code status}; the future completes once it has ended. */
+    CompletableFuture<Void> close(Status status) {
+        CompletableFuture<Void> closed = new CompletableFuture<>();
         serial.execute(() -> {
-            if (!ended) {
-                out.onError(status.asRuntimeException());
+            try {
+                if (!ended) {
+                    out.onError(status.asRuntimeException());
+                }
+            } finally {
+                end();
+                closed.complete(null);
             }
-            end();
         });
+        return closed;
     }
 
     private void handle(AgentMessage message) {
@@ -221,8 +237,11 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         }
         Instances.Hello facts = new Instances.Hello(hello.getAgentVersion(), hello.getHostFactsMap(),
                 hello.getAppliedPolicyVersion(), hello.getAppliedRulesetHash());
-        connectedSince = factory.access.system(identity.tenantId(), caller,
-                tx -> factory.instances.hello(tx, identity.instanceId(), facts));
+        if (connectedSince == null) {
+            connectedSince = Instances.connectionStart();
+        }
+        // Bookkeeping only: the instance was checked when the call came in, and its policy goes out now.
+        factory.reports.connected(identity.tenantId(), identity.instanceId(), facts, connectedSince);
         agentSets.addAll(hello.getKnownSetHashesList());
         if (!greeted) {
             greeted = true;
@@ -302,11 +321,8 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         ended = true;
         factory.streams.remove(this);
         if (connectedSince != null) {
-            try {
-                tenant(tx -> factory.instances.disconnected(tx, identity.instanceId(), connectedSince));
-            } catch (RuntimeException e) {
-                LOG.warn("Cannot mark instance {} disconnected: {}", identity.instanceId(), e.getMessage());
-            }
+            // Queued after this stream's hello, so the batch writes them in that order.
+            factory.reports.disconnected(identity.tenantId(), identity.instanceId(), connectedSince);
         }
     }
 
@@ -324,6 +340,25 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         public void execute(Runnable task) {
             tasks.add(task);
             schedule();
+        }
+
+        /**
+         * Runs {@code task} on the calling thread when nothing of this stream is queued or running, else
+         * queues it: a fan-out to 10,000 streams then costs no thread hop per stream.
+         */
+        void executeHere(Runnable task) {
+            if (!tasks.isEmpty() || !running.compareAndSet(false, true)) {
+                execute(task);
+                return;
+            }
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                LOG.error("Sync task failed", e);
+            } finally {
+                running.set(false);
+                schedule();
+            }
         }
 
         private void schedule() {

@@ -177,6 +177,9 @@ public final class Database implements AutoCloseable {
                     .setServerConfig("synchronous_commit", "on")
                     .setServerConfig("full_page_writes", "on")
                     .setServerConfig("listen_addresses", "localhost")
+                    // close() stops it after the beans that still write (the agent gateway flushes what its
+                    // streams reported); zonky's own hook would stop it at once, under them.
+                    .setRegisterShutdownHook(false)
                     .start();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start embedded PostgreSQL in " + pgData, e);
