@@ -171,11 +171,20 @@ class NflogReaderIT {
             }
         });
         try {
-            // A gap shows only once a later message arrives: a few packets after the burst, while reading.
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
-                lab.burst(1);
+            // A gap shows only once a later message arrives: send one more packet whenever the reader has
+            // caught up with everything so far, and compare only between sends, so the check never races
+            // packets still in flight.
+            AtomicLong seenBefore = new AtomicLong(-1);
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                long seen = reader.stats().packets() + reader.stats().lost();
                 long counted = (lab.burstCounter() - counterBefore) * NflogLab.BURST_LOGS;
-                return reader.stats().packets() + reader.stats().lost() == counted && reader.stats().lost() > 0;
+                if (seen == counted && reader.stats().lost() > 0) {
+                    return true;
+                }
+                if (seen == seenBefore.getAndSet(seen)) {
+                    lab.burst(1);
+                }
+                return false;
             });
         } finally {
             reader.stop();
