@@ -1,6 +1,7 @@
 package dev.clawfence.bench.fanout;
 
 import com.google.protobuf.ByteString;
+import dev.clawfence.agent.sync.PinnedTrust;
 import dev.clawfence.proto.agent.v1.AgentGatewayGrpc;
 import dev.clawfence.proto.agent.v1.AgentHello;
 import dev.clawfence.proto.agent.v1.AgentMessage;
@@ -72,7 +73,8 @@ final class AgentFleet implements AutoCloseable {
      * enrolments of one token queue on its row lock, so consecutive ones go to different tokens.
      */
     List<Identity> enrol(List<String> tokens, int count, int concurrency) throws Exception {
-        Pki.PinnedCa trust = new Pki.PinnedCa(Pki.pinOf(tokens.getFirst()));
+        // The agent's own trust manager: the CA pin from the token, and the gateway's name checked.
+        PinnedTrust trust = new PinnedTrust(Pki.pinOf(tokens.getFirst()));
         ManagedChannel channel = NettyChannelBuilder.forAddress(host, port)
                 .sslContext(GrpcSslContexts.forClient().trustManager(trust).build())
                 .eventLoopGroup(group).channelType(NioSocketChannel.class).directExecutor().build();
