@@ -7,6 +7,7 @@ import dev.clawfence.agent.enforce.CommandRunner;
 import dev.clawfence.agent.enforce.Enforcer;
 import dev.clawfence.agent.state.Store;
 import dev.clawfence.agent.enforce.nftables.NftablesEnforcer;
+import dev.clawfence.agent.connections.ProcNetTcp;
 import dev.clawfence.agent.sync.ControlPlaneConnection;
 import dev.clawfence.agent.sync.EnrolmentClient;
 import dev.clawfence.agent.sync.Renewal;
@@ -42,6 +43,9 @@ import picocli.CommandLine.Option;
         description = {"Enforces this host's Clawfence network policy with nftables (iptables + ipset as fallback).",
                 "Reads " + "/etc/clawfence/agent.yaml" + " (or --config) and CLAWFENCE_AGENT_* environment variables; flags win."})
 public final class Main implements Callable<Integer> {
+
+    /** How often the host's connection summary goes to the control plane (the full list goes on request). */
+    private static final Duration CONNECTION_SUMMARY_EVERY = Duration.ofSeconds(60);
 
     @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration file (default: /etc/clawfence/agent.yaml, optional).")
     Path config;
@@ -235,7 +239,8 @@ public final class Main implements Callable<Integer> {
                 ? "connected to " + identity.server() + " as instance " + identity.instanceId() + "; " + enforcing(agent)
                 : "cannot reach " + identity.server() + ", retrying; still " + enforcing(agent));
         try (ControlPlaneConnection open = ControlPlaneConnection.open(identity, connectivity)) {
-            SyncClient client = new SyncClient(open, agent, store, facts, Version.VERSION, log);
+            SyncClient client = new SyncClient(open, agent, store, facts, Version.VERSION, log)
+                    .reportingConnections(ProcNetTcp.system()::read, CONNECTION_SUMMARY_EVERY);
             Renewal renewal = new Renewal(identity, open, store, Clock.systemUTC(), new SecureRandom(), new Renewal.Listener() {
                 @Override
                 public void renewed(Identity renewed) {

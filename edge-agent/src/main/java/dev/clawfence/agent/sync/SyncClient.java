@@ -3,7 +3,10 @@ package dev.clawfence.agent.sync;
 import dev.clawfence.agent.Agent;
 import dev.clawfence.agent.Applied;
 import dev.clawfence.agent.ApplyOutcome;
+import dev.clawfence.agent.connections.ConnectionTable;
 import dev.clawfence.agent.state.Store;
+import dev.clawfence.proto.agent.v1.ActiveConnections;
+import dev.clawfence.proto.agent.v1.ActiveConnectionsRequest;
 import dev.clawfence.proto.agent.v1.AgentGatewayGrpc;
 import dev.clawfence.proto.agent.v1.AgentHello;
 import dev.clawfence.proto.agent.v1.AgentMessage;
@@ -30,6 +33,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * One agent's Sync stream to the control plane: says hello (applied version and ruleset hash, the set
@@ -53,6 +57,8 @@ public final class SyncClient {
     private final SecureRandom random = new SecureRandom();
     private volatile Runnable endStream = () -> { };
     private volatile boolean reconnecting;
+    private ConnectionTable.Source connections;
+    private Duration connectionSummaryEvery;
 
     public SyncClient(Channel channel, Agent agent, Store store, Map<String, String> hostFacts, String agentVersion, Consumer<String> log) {
         this.channel = channel;
@@ -61,6 +67,16 @@ public final class SyncClient {
         this.hostFacts = Map.copyOf(hostFacts);
         this.agentVersion = agentVersion;
         this.log = log;
+    }
+
+    /**
+     * Reports the host's established connections from {@code source}: a summary right after each hello
+     * and every {@code summaryEvery}, the list whenever the control plane asks. Call before the first session.
+     */
+    public SyncClient reportingConnections(ConnectionTable.Source source, Duration summaryEvery) {
+        this.connections = source;
+        this.connectionSummaryEvery = summaryEvery;
+        return this;
     }
 
     /**
@@ -110,6 +126,7 @@ public final class SyncClient {
         agent.onLocalApply(outcome -> stream.later(() -> stream.send(result(outcome)), Duration.ZERO));
         try {
             stream.send(AgentMessage.newBuilder().setHello(hello()).build());
+            stream.reportConnections();
             stream.done.get();
         } finally {
             endStream = () -> { };
@@ -129,6 +146,9 @@ public final class SyncClient {
         private final Map<Long, CompletableFuture<Void>> pongs = new ConcurrentHashMap<>();
         private final ScheduledExecutorService updates =
                 Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("policy-updates").factory());
+        /** Reads the connection table off the update thread, which may be waiting for a confirmation. */
+        private final ScheduledExecutorService connectionReports =
+                Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("connections").factory());
         private final Object sendLock = new Object();
         private final StreamObserver<AgentMessage> out;
         /** The rolled-back version this stream is bringing back (0: none); only touched on {@code updates}. */
@@ -159,6 +179,10 @@ public final class SyncClient {
                         pong.complete(null);
                     }
                 }
+                case ACTIVE_CONNECTIONS_REQUEST -> {
+                    ActiveConnectionsRequest request = message.getActiveConnectionsRequest();
+                    connectionReport(table -> ActiveConnectionsWire.answer(table, request.getRequestId(), request.getLimit()));
+                }
                 default -> log.accept("warning: ignoring an unknown control message");
             }
         }
@@ -173,7 +197,32 @@ public final class SyncClient {
             done.complete(null);
         }
 
+        void reportConnections() {
+            if (connections != null) {
+                connectionReports.scheduleWithFixedDelay(() -> connectionReport(ActiveConnectionsWire::summary), 0,
+                        connectionSummaryEvery.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        }
+
+        private void connectionReport(Function<ConnectionTable, ActiveConnections> message) {
+            if (connections == null) {
+                return;
+            }
+            try {
+                connectionReports.execute(() -> {
+                    try {
+                        send(AgentMessage.newBuilder().setActiveConnections(message.apply(connections.read())).build());
+                    } catch (IOException | RuntimeException e) {
+                        log.accept("warning: cannot read the host's connections: " + e.getMessage());
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                // the stream has ended
+            }
+        }
+
         void close() {
+            connectionReports.shutdownNow();
             updates.shutdownNow();
             pongs.values().forEach(pong -> pong.cancel(false));
             synchronized (sendLock) {

@@ -1,5 +1,10 @@
 package dev.clawfence.agent.sync;
 
+import dev.clawfence.agent.connections.ConnectionTable;
+import dev.clawfence.agent.connections.HostConnection;
+import dev.clawfence.proto.agent.v1.ActiveConnections;
+import dev.clawfence.proto.agent.v1.ActiveConnectionsRequest;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -384,4 +389,74 @@ class SyncClientTest {
         endSession(again);
         agent.close();
     }
+
+    /**
+     * The host's connections: a summary right after the hello (totals and busiest ports, no list) and
+     * again every interval, and the list, capped at the asked limit and marked truncated, on request,
+     * also while an apply waits for its confirmation.
+     */
+    @Test
+    void connectionsAreSummarisedPeriodicallyAndListedOnRequest() throws Exception {
+        Store store = new Store(state);
+        Agent agent = new Agent(new DryRunEnforcer(line -> {}), store, new Agent.Settings(Duration.ofHours(1), Duration.ofSeconds(5)),
+                Clock.systemUTC(), System.out::println);
+        agent.start();
+        java.net.InetAddress host = java.net.InetAddress.getByName("198.51.100.10");
+        ConnectionTable table = new ConnectionTable(java.time.Instant.parse("2026-11-24T12:00:00Z"), List.of(
+                new HostConnection(dev.clawfence.policy.Direction.INBOUND, host, 443, java.net.InetAddress.getByName("203.0.113.7"), 51000),
+                new HostConnection(dev.clawfence.policy.Direction.INBOUND, host, 443, java.net.InetAddress.getByName("2001:db8::7"), 51001),
+                new HostConnection(dev.clawfence.policy.Direction.OUTBOUND, host, 40000, java.net.InetAddress.getByName("192.0.2.80"), 5432)));
+        AtomicInteger reads = new AtomicInteger();
+        SyncClient client = new SyncClient(channel, agent, store, Map.of(), "test", System.out::println)
+                .reportingConnections(() -> {
+                    reads.incrementAndGet();
+                    return table;
+                }, Duration.ofMillis(400));
+        Thread session = session(client);
+
+        ActiveConnections summary = nextConnections();
+        assertThat(summary.getRequestId()).isZero();
+        assertThat(summary.getConnectionsList()).isEmpty();
+        assertThat(summary.getInboundTotal()).isEqualTo(2);
+        assertThat(summary.getOutboundTotal()).isEqualTo(1);
+        assertThat(summary.getTakenEpochMillis()).isEqualTo(table.takenAt().toEpochMilli());
+        assertThat(summary.getTopPorts(0).getPort()).isEqualTo(443);
+        assertThat(summary.getTopPorts(0).getConnections()).isEqualTo(2);
+        assertThat(nextConnections().getRequestId()).as("the next periodic summary").isZero();
+
+        // An apply waiting for its confirmation must not hold the answer up.
+        answerPings = false;
+        send(TestPolicies.update(1, TestPolicies.inbound("203.0.113.2/32")));
+        synchronized (toAgent) {
+            toAgent.onNext(ControlMessage.newBuilder().setActiveConnectionsRequest(
+                    ActiveConnectionsRequest.newBuilder().setRequestId(42).setLimit(2)).build());
+        }
+        ActiveConnections answer = nextConnections();
+        while (answer.getRequestId() == 0) {
+            answer = nextConnections();
+        }
+        assertThat(answer.getRequestId()).isEqualTo(42);
+        assertThat(answer.getTruncated()).isTrue();
+        assertThat(answer.getConnectionsList()).hasSize(2);
+        assertThat(answer.getConnections(1).getRemoteAddress().toByteArray())
+                .isEqualTo(java.net.InetAddress.getByName("2001:db8::7").getAddress());
+        assertThat(answer.getConnections(1).getLocalPort()).isEqualTo(443);
+        assertThat(answer.getConnections(1).getIpProtocol()).isEqualTo(6);
+        assertThat(results).as("the apply is still waiting for its confirmation").isEmpty();
+
+        session.interrupt();
+        channel.shutdownNow();
+        int readsAtEnd = reads.get();
+        Thread.sleep(1000);
+        assertThat(reads.get()).as("no summaries after the stream ended").isLessThanOrEqualTo(readsAtEnd + 1);
+    }
+
+    private ActiveConnections nextConnections() throws InterruptedException {
+        for (AgentMessage message = next(); ; message = next()) {
+            if (message.hasActiveConnections()) {
+                return message.getActiveConnections();
+            }
+        }
+    }
+
 }
