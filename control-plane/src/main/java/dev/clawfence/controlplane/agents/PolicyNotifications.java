@@ -18,7 +18,9 @@ import org.slf4j.LoggerFactory;
 /**
  * This replica's PostgreSQL listener: one dedicated connection, {@code LISTEN}ing on
  * {@value PolicyVersions#POLICY_CHANNEL} (a version committed: push it to the tenant's streams here) and
- * {@value Instances#REVOKED_CHANNEL} (an instance was revoked: close its streams here), so that a change
+ * {@value Instances#REVOKED_CHANNEL} (an instance was revoked: close its streams here) and
+ * {@value ActiveConnectionsStore#REQUEST_CHANNEL} (someone asks an instance for its connections: pass it
+ * on if its stream is here), so that a change
  * made on any replica reaches agents held by every other. It runs on a daemon thread and reconnects
  * after a failure, then pushes every tenant's current version in case it missed a notification.
  */
@@ -54,6 +56,7 @@ final class PolicyNotifications implements AutoCloseable {
                 try (Statement statement = connection.createStatement()) {
                     statement.execute("listen " + PolicyVersions.POLICY_CHANNEL);
                     statement.execute("listen " + Instances.REVOKED_CHANNEL);
+                    statement.execute("listen " + ActiveConnectionsStore.REQUEST_CHANNEL);
                 }
                 listening.countDown();
                 backoff = 100;
@@ -98,12 +101,28 @@ final class PolicyNotifications implements AutoCloseable {
             if (!streams.of(tenant).isEmpty()) {
                 Thread.ofVirtual().start(() -> distribution.push(tenant));
             }
+        } else if (ActiveConnectionsStore.REQUEST_CHANNEL.equals(channel)) {
+            requestConnections(tenant, parts.length == 2 ? parts[1] : "", payload);
         } else if (Instances.REVOKED_CHANNEL.equals(channel) && parts.length == 2) {
             try {
                 streams.close(tenant, UUID.fromString(parts[1]), REVOKED);
             } catch (IllegalArgumentException e) {
                 LOG.warn("Ignoring notification {} with payload {}", channel, payload);
             }
+        }
+    }
+
+    /** Passes a connections request ({@code <instance>:<request id>:<limit>}) to the instance's streams here, if any. */
+    private void requestConnections(UUID tenant, String rest, String payload) {
+        String[] parts = rest.split(":");
+        try {
+            UUID instance = UUID.fromString(parts[0]);
+            long requestId = Long.parseLong(parts[1]);
+            int limit = Integer.parseInt(parts[2]);
+            streams.of(tenant).stream().filter(s -> s.identity().instanceId().equals(instance))
+                    .forEach(s -> s.requestConnections(requestId, limit));
+        } catch (RuntimeException e) {
+            LOG.warn("Ignoring notification {} with payload {}", ActiveConnectionsStore.REQUEST_CHANNEL, payload);
         }
     }
 

@@ -4,6 +4,8 @@ import dev.clawfence.controlplane.certificates.AgentIdentity;
 import dev.clawfence.controlplane.tenancy.Caller;
 import dev.clawfence.controlplane.tenancy.TenantAccess;
 import dev.clawfence.controlplane.tenancy.TenantTransaction;
+import dev.clawfence.proto.agent.v1.ActiveConnections;
+import dev.clawfence.proto.agent.v1.ActiveConnectionsRequest;
 import dev.clawfence.proto.agent.v1.AgentHello;
 import dev.clawfence.proto.agent.v1.AgentMessage;
 import dev.clawfence.proto.agent.v1.ApplyResult;
@@ -60,6 +62,7 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         private final AgentStreams streams;
         private final PolicyDistribution distribution;
         private final InstanceReports reports;
+        private final ActiveConnectionsStore connections;
         private static final int MAX_SHARED_UPDATES = 64;
 
         private final Executor executor = Executors.newVirtualThreadPerTaskExecutor();
@@ -67,12 +70,13 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         private final Map<UUID, Updates> updates = new ConcurrentHashMap<>();
 
         public Factory(TenantAccess access, Instances instances, AgentStreams streams, PolicyDistribution distribution,
-                InstanceReports reports) {
+                InstanceReports reports, ActiveConnectionsStore connections) {
             this.access = access;
             this.instances = instances;
             this.streams = streams;
             this.distribution = distribution;
             this.reports = reports;
+            this.connections = connections;
         }
 
         SyncSession open(AgentIdentity identity, String remoteAddress, ServerCallStreamObserver<ControlMessage> out) {
@@ -212,6 +216,7 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
                             .setPong(Pong.newBuilder().setNonce(message.getPing().getNonce())).build());
                     factory.reports.seen(identity.tenantId(), identity.instanceId());
                 }
+                case ACTIVE_CONNECTIONS -> activeConnections(message.getActiveConnections());
                 case BODY_NOT_SET -> refuse("the message has no body; send hello, apply_result, drift or ping");
             }
         } catch (RuntimeException e) {
@@ -222,6 +227,35 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
             }
             end();
         }
+    }
+
+    /**
+     * Stores the agent's connection report. A report that does not make sense is dropped with a warning
+     * rather than ending the stream: policy delivery matters more than one bad summary.
+     */
+    private void activeConnections(ActiveConnections report) {
+        try {
+            factory.access.system(identity.tenantId(), caller, tx -> {
+                try {
+                    factory.connections.record(tx, identity.instanceId(), report);
+                    return null;
+                } catch (ActiveConnectionsStore.InvalidReportException e) {
+                    throw new IllegalArgumentException(e.getMessage(), e);
+                }
+            });
+        } catch (IllegalArgumentException e) {
+            LOG.warn("Dropped a connection report of instance {}: {}", identity.instanceId(), e.getMessage());
+        }
+    }
+
+    /** Asks the agent for its established connections (at most {@code limit}); the answer is stored as it comes. */
+    void requestConnections(long requestId, int limit) {
+        serial.execute(() -> {
+            if (greeted && !ended) {
+                out.onNext(ControlMessage.newBuilder().setActiveConnectionsRequest(ActiveConnectionsRequest.newBuilder()
+                        .setRequestId(requestId).setLimit(limit)).build());
+            }
+        });
     }
 
     private void hello(AgentHello hello) {
