@@ -381,6 +381,25 @@ class SystemIT {
         awaitApplied(version, Duration.ofSeconds(30));
     }
 
+    @Test
+    @Order(7)
+    void theInstanceListsItsConnectionToTheControlPlaneAmongItsActiveConnections() throws Exception {
+        String id = instance().get("id").asText();
+        Response live = call("GET", "/tenants/" + tenant + "/instances/" + id + "/connections", apiToken, null);
+        assertThat(live.status).as("%s", live.body).isEqualTo(200);
+        assertThat(live.body.get("live").asBoolean()).as("%s", live.body).isTrue();
+        assertThat(live.body.get("outboundTotal").asInt()).as("%s", live.body).isGreaterThanOrEqualTo(1);
+        List<JsonNode> connections = new ArrayList<>();
+        live.body.get("connections").forEach(connections::add);
+        // The agent's own gRPC connection to the gateway, read from the host namespace's socket table.
+        assertThat(connections).as("%s", live.body).anySatisfy(connection -> {
+            assertThat(connection.get("direction").asText()).isEqualTo("outbound");
+            assertThat(connection.get("remoteAddress").asText()).isEqualTo(GATEWAY_ADDRESS);
+            assertThat(connection.get("remotePort").asInt()).isEqualTo(gatewayPort);
+            assertThat(connection.get("localAddress").asText()).isEqualTo("198.51.100.2");
+        });
+    }
+
     // ---------------------------------------------------------------- the REST API
 
     private static String policy(String inbound, String outbound, String defaultAction, String destinations) {
