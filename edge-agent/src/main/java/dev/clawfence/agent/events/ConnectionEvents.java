@@ -13,8 +13,16 @@ import java.util.function.IntFunction;
  * Turns one logged packet into the {@link ConnectionEvent} the spool keeps (sequence left 0: the
  * uploader numbers events from the spool's sequence). Packets logged by other rules to the same group
  * (no {@code cf1} prefix) and packets from hooks other than input and output are no events.
+ *
+ * <p>An instance remembers the prefixes it decoded: a ruleset has a dozen, and decoding one per event
+ * cost a third of the capture path's time (BENCHMARKS.md). Not thread-safe: one per capture thread.
  */
 public final class ConnectionEvents {
+
+    /** Distinct prefixes remembered at most; beyond that (someone else's rules logging to the group with varying prefixes) they are decoded each time. */
+    static final int MAX_PREFIXES = 256;
+
+    private final java.util.Map<String, Optional<PrefixCodec.LogPrefix>> prefixes = new java.util.HashMap<>();
 
     /** Why a logged packet is not an event. */
     public static final class NotAnEvent extends Exception {
@@ -23,7 +31,17 @@ public final class ConnectionEvents {
         }
     }
 
-    private ConnectionEvents() {}
+    /** The event of {@code packet}, as {@link #of(LoggedPacket, IntFunction)}, with the prefix decoded once per distinct text. */
+    public Optional<ConnectionEvent> event(LoggedPacket packet, IntFunction<String> interfaces) throws NotAnEvent {
+        Optional<PrefixCodec.LogPrefix> prefix = prefixes.get(packet.prefix());
+        if (prefix == null) {
+            prefix = decode(packet.prefix());
+            if (prefixes.size() < MAX_PREFIXES) {
+                prefixes.put(packet.prefix(), prefix);
+            }
+        }
+        return prefix.isEmpty() ? Optional.empty() : Optional.of(build(packet, prefix.get(), interfaces));
+    }
 
     /**
      * @param interfaces the interface name of an index (inbound: the input interface, outbound: the output one); "" where unknown
@@ -31,16 +49,19 @@ public final class ConnectionEvents {
      * @throws NotAnEvent when the prefix claims to be Clawfence's but is malformed, or the hook is not input or output
      */
     public static Optional<ConnectionEvent> of(LoggedPacket packet, IntFunction<String> interfaces) throws NotAnEvent {
-        Optional<PrefixCodec.LogPrefix> decoded;
+        Optional<PrefixCodec.LogPrefix> decoded = decode(packet.prefix());
+        return decoded.isEmpty() ? Optional.empty() : Optional.of(build(packet, decoded.get(), interfaces));
+    }
+
+    private static Optional<PrefixCodec.LogPrefix> decode(String text) throws NotAnEvent {
         try {
-            decoded = PrefixCodec.decode(packet.prefix());
+            return PrefixCodec.decode(text);
         } catch (IllegalArgumentException e) {
             throw new NotAnEvent(e.getMessage());
         }
-        if (decoded.isEmpty()) {
-            return Optional.empty();
-        }
-        PrefixCodec.LogPrefix prefix = decoded.get();
+    }
+
+    private static ConnectionEvent build(LoggedPacket packet, PrefixCodec.LogPrefix prefix, IntFunction<String> interfaces) throws NotAnEvent {
         boolean inbound = switch (packet.hook()) {
             case LoggedPacket.HOOK_INPUT -> true;
             case LoggedPacket.HOOK_OUTPUT -> false;
@@ -69,6 +90,6 @@ public final class ConnectionEvents {
         if (prefix.reason() != null) {
             event.setReason(prefix.reason().wireName());
         }
-        return Optional.of(event.build());
+        return event.build();
     }
 }

@@ -47,6 +47,7 @@ public final class EventCapture implements AutoCloseable {
     private final NflogReader reader;
     private final Thread thread;
     private final List<byte[]> batch = new ArrayList<>();
+    private final ConnectionEvents events = new ConnectionEvents();
     private volatile long spooled;
     private volatile long foreign;
     private volatile long undecodable;
@@ -63,7 +64,7 @@ public final class EventCapture implements AutoCloseable {
         this.log = log;
         this.reader = new NflogReader(socket, clock, packet -> {
             try {
-                Optional<ConnectionEvent> event = ConnectionEvents.of(packet, interfaces);
+                Optional<ConnectionEvent> event = events.event(packet, interfaces);
                 if (event.isPresent()) {
                     batch.add(event.get().toByteArray());
                 } else {
