@@ -4,7 +4,10 @@ import dev.clawfence.agent.config.AgentConfig;
 import dev.clawfence.agent.config.ConfigLoader;
 import dev.clawfence.agent.enforce.Backends;
 import dev.clawfence.agent.enforce.CommandRunner;
+import dev.clawfence.agent.enforce.CountingEnforcer;
 import dev.clawfence.agent.enforce.Enforcer;
+import dev.clawfence.agent.events.Events;
+import java.util.concurrent.atomic.AtomicReference;
 import dev.clawfence.agent.state.Store;
 import dev.clawfence.agent.enforce.nftables.NftablesEnforcer;
 import dev.clawfence.agent.connections.ProcNetTcp;
@@ -147,7 +150,7 @@ public final class Main implements Callable<Integer> {
         }
         Consumer<String> log = message -> (message.startsWith("error") || message.startsWith("warning") ? err : out)
                 .println(Instant.now() + " " + message);
-        Enforcer enforcer = Backends.select(cfg.backend(), runner, log);
+        CountingEnforcer enforcer = new CountingEnforcer(Backends.select(cfg.backend(), runner, log, cfg.events().logging()), log);
         if (uninstall) {
             enforcer.remove();
             out.println("removed the " + enforcer.backend() + " ruleset of Clawfence; the state directory " + cfg.stateDir() + " is kept");
@@ -167,14 +170,18 @@ public final class Main implements Callable<Integer> {
                     ? "enforcing stored policy version " + report.enforcedVersion() + agent.current().map(applied -> " (" + applied.ruleset() + ")").orElse("")
                     : report.problem() != null ? "no policy enforced: " + report.problem()
                     : "no stored policy: nothing is enforced until the control plane sends one");
-            try {
+            AtomicReference<SyncClient> syncClient = new AtomicReference<>();
+            try (Events events = Events.start(cfg, enforcer, agent, message -> {
+                SyncClient client = syncClient.get();
+                return client != null && client.send(message);
+            }, log)) {
                 Optional<Identity> identity = identity(cfg, store, log, systemd, agent);
                 if (identity.isEmpty()) {
                     log.accept("not enrolled (pass --server and --token once): enforcing the stored policy only");
                     systemd.status("not enrolled (no server and token): " + enforcing(agent));
                     stop.await();
                 } else {
-                    sync(identity.get(), justEnrolled, agent, store, enforcer, log, systemd, cfg.confirmDeadline());
+                    sync(identity.get(), justEnrolled, agent, store, enforcer, log, systemd, cfg.confirmDeadline(), syncClient);
                 }
                 log.accept("stopping; the ruleset stays in force");
             } finally {
@@ -227,7 +234,7 @@ public final class Main implements Callable<Integer> {
      * no policy update is in hand.
      */
     private void sync(Identity identity, boolean justEnrolled, Agent agent, Store store, Enforcer enforcer, Consumer<String> log,
-            SystemdNotifier systemd, Duration confirmDeadline) throws Exception {
+            SystemdNotifier systemd, Duration confirmDeadline, AtomicReference<SyncClient> syncClient) throws Exception {
         Map<String, String> facts = new LinkedHashMap<>();
         facts.put("hostname", hostname());
         facts.put("kernel", System.getProperty("os.version"));
@@ -241,6 +248,7 @@ public final class Main implements Callable<Integer> {
         try (ControlPlaneConnection open = ControlPlaneConnection.open(identity, connectivity)) {
             SyncClient client = new SyncClient(open, agent, store, facts, Version.VERSION, log)
                     .reportingConnections(ProcNetTcp.system()::read, CONNECTION_SUMMARY_EVERY);
+            syncClient.set(client);
             Renewal renewal = new Renewal(identity, open, store, Clock.systemUTC(), new SecureRandom(), new Renewal.Listener() {
                 @Override
                 public void renewed(Identity renewed) {

@@ -31,7 +31,7 @@ class MainIT {
         new Store(state).saveApplied(TestPolicies.update(9, TestPolicies.inbound("203.0.113.2/32")));
         try (Namespaces ns = Namespaces.create()) {
             Namespaces.run(ns.host, "nft", "add", "table", "inet", "other");
-            Path config = java.nio.file.Files.writeString(state.resolveSibling(state.getFileName() + ".yaml"), "driftCheckInterval: 1s\n");
+            Path config = java.nio.file.Files.writeString(state.resolveSibling(state.getFileName() + ".yaml"), "driftCheckInterval: 1s\nevents:\n  enabled: false\n");
             CommandRunner runner = CommandRunner.inNamespace(ns.host.name());
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             CountDownLatch stop = new CountDownLatch(1);

@@ -78,6 +78,14 @@ class MainTest {
                 backend: iptables
                 driftCheckInterval: 10s
                 confirmDeadline: 20s
+                events:
+                  enabled: true
+                  nflogGroup: 100
+                  rate: 1000
+                  burst: 200
+                  spoolDir: "/srv/cf/events"
+                  spoolMaxBytes: 268435456
+                  counterInterval: 10s
                 """);
         assertThat(out()).doesNotContain("secretpart");
     }

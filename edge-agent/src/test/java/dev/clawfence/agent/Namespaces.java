@@ -30,10 +30,15 @@ public final class Namespaces implements AutoCloseable {
     }
 
     public static Namespaces create() throws IOException {
-        Netns host = Netns.create();
+        return create("cf-nft-");
+    }
+
+    /** Like {@link #create()}, the namespaces named {@code prefix} + random hex so a test's leftovers can be told apart. */
+    public static Namespaces create(String prefix) throws IOException {
+        Netns host = Netns.create(prefix);
         Netns peer;
         try {
-            peer = Netns.create();
+            peer = Netns.create(prefix);
         } catch (IOException e) {
             host.close();
             throw e;

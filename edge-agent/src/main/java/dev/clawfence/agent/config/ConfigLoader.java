@@ -43,7 +43,17 @@ public final class ConfigLoader {
         ENVIRONMENT.put("backend", "CLAWFENCE_AGENT_BACKEND");
         ENVIRONMENT.put("driftCheckInterval", "CLAWFENCE_AGENT_DRIFT_CHECK_INTERVAL");
         ENVIRONMENT.put("confirmDeadline", "CLAWFENCE_AGENT_CONFIRM_DEADLINE");
+        ENVIRONMENT.put("events.enabled", "CLAWFENCE_AGENT_EVENTS_ENABLED");
+        ENVIRONMENT.put("events.nflogGroup", "CLAWFENCE_AGENT_EVENTS_NFLOG_GROUP");
+        ENVIRONMENT.put("events.rate", "CLAWFENCE_AGENT_EVENTS_RATE");
+        ENVIRONMENT.put("events.burst", "CLAWFENCE_AGENT_EVENTS_BURST");
+        ENVIRONMENT.put("events.spoolDir", "CLAWFENCE_AGENT_EVENTS_SPOOL_DIR");
+        ENVIRONMENT.put("events.spoolMaxBytes", "CLAWFENCE_AGENT_EVENTS_SPOOL_MAX_BYTES");
+        ENVIRONMENT.put("events.counterInterval", "CLAWFENCE_AGENT_EVENTS_COUNTER_INTERVAL");
     }
+
+    /** Sections of the file: a mapping whose keys are read as {@code <section>.<key>}. */
+    private static final List<String> SECTIONS = List.of("events");
 
     private static final Pattern SHORT_DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
     private static final Pattern SERVER = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9.-]+):(\\d{1,5})");
@@ -96,10 +106,58 @@ public final class ConfigLoader {
         }
         Duration drift = duration(values, "driftCheckInterval", d.driftCheckInterval(), Duration.ofMillis(100), problems);
         Duration confirm = duration(values, "confirmDeadline", d.confirmDeadline(), Duration.ofMillis(100), problems);
+        EventsConfig events = events(values, problems);
         if (!problems.isEmpty()) {
             return new Result(null, List.copyOf(problems));
         }
-        return new Result(new AgentConfig(server, token, stateDir, backend, drift, confirm), List.of());
+        return new Result(new AgentConfig(server, token, stateDir, backend, drift, confirm, events), List.of());
+    }
+
+    private static EventsConfig events(Map<String, String> values, List<String> problems) {
+        EventsConfig d = EventsConfig.DEFAULTS;
+        boolean enabled = d.enabled();
+        String enabledText = values.get("events.enabled");
+        if (enabledText != null) {
+            switch (enabledText.strip().toLowerCase(java.util.Locale.ROOT)) {
+                case "true" -> enabled = true;
+                case "false" -> enabled = false;
+                default -> problems.add("events.enabled: \"" + printable(enabledText) + "\" is not true or false");
+            }
+        }
+        int group = (int) number(values, "events.nflogGroup", d.nflogGroup(), 0, 65535, problems);
+        int rate = (int) number(values, "events.rate", d.rate(), 1, 1_000_000, problems);
+        int burst = (int) number(values, "events.burst", d.burst(), 1, 1_000_000, problems);
+        long maxBytes = number(values, "events.spoolMaxBytes", d.spoolMaxBytes(), 16L << 20, 1L << 40, problems);
+        Path spoolDir = d.spoolDir();
+        String dir = values.get("events.spoolDir");
+        if (dir != null) {
+            if (dir.isBlank()) {
+                problems.add("events.spoolDir: must not be empty (leave it out for <stateDir>/events)");
+            } else {
+                spoolDir = Path.of(dir).toAbsolutePath();
+            }
+        }
+        Duration counterInterval = duration(values, "events.counterInterval", d.counterInterval(), Duration.ofMillis(100), problems);
+        return new EventsConfig(enabled, group, rate, burst, spoolDir, maxBytes, counterInterval);
+    }
+
+    private static long number(Map<String, String> values, String key, long fallback, long min, long max, List<String> problems) {
+        String text = values.get(key);
+        if (text == null) {
+            return fallback;
+        }
+        long value;
+        try {
+            value = Long.parseLong(text.strip().replace("_", ""));
+        } catch (NumberFormatException e) {
+            problems.add(key + ": \"" + printable(text) + "\" is not a whole number");
+            return fallback;
+        }
+        if (value < min || value > max) {
+            problems.add(key + ": " + value + " is out of range (" + min + "-" + max + ")");
+            return fallback;
+        }
+        return value;
     }
 
     private static void readYaml(Path file, boolean explicit, Map<String, String> values, List<String> problems) {
@@ -134,7 +192,22 @@ public final class ConfigLoader {
         }
         map.forEach((key, value) -> {
             String name = String.valueOf(key);
-            if (!ENVIRONMENT.containsKey(name)) {
+            if (SECTIONS.contains(name) && value instanceof Map<?, ?> section) {
+                section.forEach((subKey, subValue) -> {
+                    String sub = name + "." + subKey;
+                    if (!ENVIRONMENT.containsKey(sub)) {
+                        problems.add(sub + ": unknown key (known: " + String.join(", ", ENVIRONMENT.keySet().stream()
+                                .filter(known -> known.startsWith(name + ".")).toList()) + ")");
+                    } else if (subValue instanceof Map<?, ?> || subValue instanceof List<?>) {
+                        problems.add(sub + ": expected a single value");
+                    } else if (subValue != null) {
+                        values.put(sub, String.valueOf(subValue));
+                    }
+                });
+            } else if (SECTIONS.contains(name) && value != null) {
+                problems.add(name + ": expected a section of keys (" + String.join(", ", ENVIRONMENT.keySet().stream()
+                        .filter(known -> known.startsWith(name + ".")).toList()) + ")");
+            } else if (!ENVIRONMENT.containsKey(name) || name.contains(".")) {
                 problems.add(name + ": unknown key (known: " + String.join(", ", ENVIRONMENT.keySet()) + ")");
             } else if (value instanceof Map<?, ?> || value instanceof List<?>) {
                 problems.add(name + ": expected a single value");

@@ -3,6 +3,7 @@ package dev.clawfence.agent.enforce;
 import dev.clawfence.agent.enforce.dryrun.DryRunEnforcer;
 import dev.clawfence.agent.enforce.iptables.IptablesEnforcer;
 import dev.clawfence.agent.enforce.nftables.NftablesEnforcer;
+import dev.clawfence.policy.render.EventLogging;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -15,11 +16,16 @@ public final class Backends {
     private Backends() {}
 
     public static Enforcer select(String name, CommandRunner runner, Consumer<String> log) {
+        return select(name, runner, log, EventLogging.DEFAULT);
+    }
+
+    /** The backend, rendering its rulesets with {@code logging}. */
+    public static Enforcer select(String name, CommandRunner runner, Consumer<String> log, EventLogging logging) {
         return switch (name) {
-            case "nftables" -> new NftablesEnforcer(runner);
-            case "iptables" -> new IptablesEnforcer(runner);
+            case "nftables" -> new NftablesEnforcer(runner, logging);
+            case "iptables" -> new IptablesEnforcer(runner, logging);
             case "dry-run" -> new DryRunEnforcer(log);
-            case "auto" -> NftablesEnforcer.version(runner).isPresent() ? new NftablesEnforcer(runner) : new IptablesEnforcer(runner);
+            case "auto" -> NftablesEnforcer.version(runner).isPresent() ? new NftablesEnforcer(runner, logging) : new IptablesEnforcer(runner, logging);
             default -> throw new IllegalArgumentException("unknown backend " + name + "; use one of " + NAMES);
         };
     }

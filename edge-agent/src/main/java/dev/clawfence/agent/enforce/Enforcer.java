@@ -1,6 +1,8 @@
 package dev.clawfence.agent.enforce;
 
 import dev.clawfence.policy.compile.CompiledPolicy;
+import dev.clawfence.policy.render.LogDecision;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -38,4 +40,12 @@ public interface Enforcer {
 
     /** Removes every object this enforcer owns and nothing else (used by {@code --uninstall}). */
     void remove() throws EnforceException;
+
+    /**
+     * The kernel's per-decision attempt counters of the ruleset in force now, totals since it was loaded
+     * (a load starts them at zero); empty where the backend keeps none or nothing is applied.
+     */
+    default Map<LogDecision, Long> counters() throws EnforceException {
+        return Map.of();
+    }
 }

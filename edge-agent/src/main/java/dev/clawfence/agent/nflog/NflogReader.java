@@ -29,6 +29,7 @@ public final class NflogReader {
     private final Consumer<LoggedPacket> listener;
     private final Clock clock;
     private final Consumer<NflogFormatException> malformedListener;
+    private final Runnable afterReceive;
     private final NflogParser.Sink sink = new NflogParser.Sink() {
         @Override
         public void packet(LoggedPacket packet) {
@@ -50,10 +51,20 @@ public final class NflogReader {
      *                          goes on with the next datagram either way
      */
     public NflogReader(NflogSocket socket, Clock clock, Consumer<LoggedPacket> listener, Consumer<NflogFormatException> malformedListener) {
+        this(socket, clock, listener, malformedListener, () -> {});
+    }
+
+    /**
+     * @param afterReceive run on the reading thread after each datagram's packets went to the listener and
+     *                     after each poll interval without one: where a listener that batches flushes
+     */
+    public NflogReader(NflogSocket socket, Clock clock, Consumer<LoggedPacket> listener, Consumer<NflogFormatException> malformedListener,
+            Runnable afterReceive) {
         this.socket = socket;
         this.clock = clock;
         this.listener = listener;
         this.malformedListener = malformedListener;
+        this.afterReceive = afterReceive;
     }
 
     /** Receives until {@link #stop()} is called (noticed within the socket's poll interval), then closes the socket. */
@@ -62,6 +73,7 @@ public final class NflogReader {
             while (running) {
                 ByteBuffer datagram = socket.receive();
                 if (datagram == null) {
+                    afterReceive.run();
                     continue;
                 }
                 datagrams++;
@@ -71,6 +83,7 @@ public final class NflogReader {
                     malformed++;
                     malformedListener.accept(e);
                 }
+                afterReceive.run();
             }
         } finally {
             socket.close();

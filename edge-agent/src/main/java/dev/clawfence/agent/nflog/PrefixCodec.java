@@ -6,10 +6,11 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * The proposed log prefix of Clawfence's rules, {@code cf1 <verdict-letter> <rule-id> [<reason>]}, e.g.
- * {@code cf1 b in.allowlist.ssh not-allowlisted}: {@code a} allowed, {@code b} blocked, {@code w}
- * would-block. A proposal until the renderers adopt it, so it is kept apart from the NFLOG parser, which
- * hands the prefix over verbatim. The kernel keeps at most 127 bytes of a prefix ({@code NF_LOG_PREFIXLEN}),
+ * The log prefix of Clawfence's rules, {@code cf1 <verdict-letter> <rule-id> [<reason>]}, e.g.
+ * {@code cf1 b - not-allowlisted}: {@code a} allowed, {@code b} blocked, {@code w} would-block. The
+ * renderers write it ({@code dev.clawfence.policy.render.LogDecision#prefix()}) with rule id
+ * {@link #NO_RULE} because their log rules stand for decision steps, not single tenant rules. It is kept
+ * apart from the NFLOG parser, which hands the prefix over verbatim. The kernel keeps at most 127 bytes of a prefix ({@code NF_LOG_PREFIXLEN}),
  * so {@link #encode} refuses anything longer rather than let the kernel cut a rule id short.
  */
 public final class PrefixCodec {
@@ -18,6 +19,8 @@ public final class PrefixCodec {
     public record LogPrefix(Verdict verdict, String ruleId, Reason reason) {}
 
     static final String MAGIC = "cf1";
+    /** The rule id of a prefix whose kernel rule stands for no single tenant rule. */
+    public static final String NO_RULE = "-";
     static final int MAX_BYTES = 127;
     private static final Pattern RULE_ID = Pattern.compile("[A-Za-z0-9._:/-]{1,96}");
 

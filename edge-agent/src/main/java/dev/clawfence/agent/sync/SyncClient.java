@@ -56,6 +56,8 @@ public final class SyncClient {
     private final Consumer<String> log;
     private final SecureRandom random = new SecureRandom();
     private volatile Runnable endStream = () -> { };
+    /** The open stream, for messages the agent sends on its own (rule counters); null between streams. */
+    private volatile Stream current;
     private volatile boolean reconnecting;
     private ConnectionTable.Source connections;
     private Duration connectionSummaryEvery;
@@ -87,6 +89,19 @@ public final class SyncClient {
     public void reconnect() {
         reconnecting = true;
         endStream.run();
+    }
+
+    /**
+     * Sends {@code message} on the open stream, after its hello; false when no stream is open (the caller
+     * keeps what it wanted to send for later).
+     */
+    public boolean send(AgentMessage message) {
+        Stream stream = current;
+        if (stream == null || stream.done.isDone()) {
+            return false;
+        }
+        stream.send(message);
+        return true;
     }
 
     /** Runs sessions until interrupted, waiting 1 s doubling to 60 s between failed ones; enforcement never stops meanwhile. */
@@ -126,9 +141,11 @@ public final class SyncClient {
         agent.onLocalApply(outcome -> stream.later(() -> stream.send(result(outcome)), Duration.ZERO));
         try {
             stream.send(AgentMessage.newBuilder().setHello(hello()).build());
+            current = stream;
             stream.reportConnections();
             stream.done.get();
         } finally {
+            current = null;
             endStream = () -> { };
             agent.onDrift(dev.clawfence.agent.DriftListener.NONE);
             agent.onLocalApply(null);

@@ -72,6 +72,52 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theEventsSectionIsReadFromTheFileAndTheEnvironment() throws IOException {
+        Path file = yaml("""
+                events:
+                  enabled: false
+                  nflogGroup: 7
+                  burst: 50
+                  spoolDir: /srv/spool
+                  counterInterval: 2s
+                """);
+
+        AgentConfig config = ConfigLoader.load(file, true, Map.of("CLAWFENCE_AGENT_EVENTS_RATE", "250"), Map.of()).config();
+
+        assertThat(config.events()).isEqualTo(new EventsConfig(false, 7, 250, 50, Path.of("/srv/spool"), 256L << 20, Duration.ofSeconds(2)));
+        assertThat(config.events().logging()).isEqualTo(new dev.clawfence.policy.render.EventLogging(false, 7, 250, 50));
+        assertThat(AgentConfig.DEFAULTS.events().spoolDir(Path.of("/var/lib/clawfence"))).isEqualTo(Path.of("/var/lib/clawfence/events"));
+    }
+
+    @Test
+    void everyEventsProblemIsReportedWithItsKey() throws IOException {
+        Path file = yaml("""
+                events:
+                  enabled: maybe
+                  nflogGroup: 70000
+                  rate: lots
+                  burst: 0
+                  spoolMaxBytes: 1024
+                  counterInterval: soon
+                  colour: blue
+                """);
+
+        ConfigLoader.Result result = ConfigLoader.load(file, true, Map.of(), Map.of());
+
+        assertThat(result.problems()).containsExactlyInAnyOrder(
+                "events.colour: unknown key (known: events.enabled, events.nflogGroup, events.rate, events.burst, events.spoolDir, "
+                        + "events.spoolMaxBytes, events.counterInterval)",
+                "events.enabled: \"maybe\" is not true or false",
+                "events.nflogGroup: 70000 is out of range (0-65535)",
+                "events.rate: \"lots\" is not a whole number",
+                "events.burst: 0 is out of range (1-1000000)",
+                "events.spoolMaxBytes: 1024 is out of range (16777216-1099511627776)",
+                "events.counterInterval: \"soon\" is not a duration (use 30s, 5m, 1h, 500ms or PT30S)");
+        assertThat(ConfigLoader.load(yaml("events: 5\n"), true, Map.of(), Map.of()).problems()).singleElement().asString()
+                .startsWith("events: expected a section of keys");
+    }
+
+    @Test
     void anExplicitFileMustExist() {
         ConfigLoader.Result result = ConfigLoader.load(dir.resolve("absent.yaml"), true, Map.of(), Map.of());
 

@@ -1,10 +1,13 @@
 package dev.clawfence.policy.render;
 
 import dev.clawfence.policy.DefaultAction;
+import dev.clawfence.policy.Direction;
 import dev.clawfence.policy.GeoMode;
 import dev.clawfence.policy.Mode;
 import dev.clawfence.policy.PortSpec;
 import dev.clawfence.policy.Protocol;
+import dev.clawfence.policy.Reason;
+import dev.clawfence.policy.Verdict;
 import dev.clawfence.policy.compile.AddressRange;
 import dev.clawfence.policy.compile.Box;
 import dev.clawfence.policy.compile.CompiledInbound;
@@ -41,6 +44,16 @@ import java.util.Map;
  * </ul>
  * Rejects are the same as with nft: tcp reset, ICMP port-unreachable for udp, admin-prohibited for the
  * rest; monitor mode turns each block into {@code RETURN} with a {@code would-block <reason>} comment.
+ *
+ * <p>Events and counters: every tenant decision rule (not the platform rules) is preceded by a rule with
+ * the same match that logs, {@code -m hashlimit ... -j NFLOG --nflog-group <g> --nflog-prefix "cf1 <a|b|w> - <reason>"}
+ * (NFLOG does not end the chain, so the decision rule after it always runs, whatever the limit did).
+ * iptables has no named limit that rules share in both families: all log rules of one family share one
+ * {@code hashlimit} bucket (same name, no {@code --hashlimit-mode}), so IPv4 and IPv6 each get the
+ * configured rate, up to twice it in total. The name carries rate and burst, so a changed limit gets a
+ * new bucket instead of the kernel keeping the old one's settings. The counters are the decision rules'
+ * own packet counts ({@code iptables -L CLAWFENCE-IN -v -x -n}), by comment: a reason keyword
+ * (allowed), a reason (blocked) or {@code would-block <reason>}.
  */
 public final class IptablesRenderer {
 
@@ -51,15 +64,22 @@ public final class IptablesRenderer {
             "router-solicitation", "router-advertisement", "neighbour-solicitation", "neighbour-advertisement", "130", "131", "132", "143");
 
     private final CompiledPolicy policy;
+    private final EventLogging logging;
     private final StringBuilder ipset = new StringBuilder();
     private final java.util.Set<String> created = new java.util.HashSet<>();
 
-    private IptablesRenderer(CompiledPolicy policy) {
+    private IptablesRenderer(CompiledPolicy policy, EventLogging logging) {
         this.policy = policy;
+        this.logging = logging;
     }
 
+    /** The rendering with {@link EventLogging#DEFAULT}. */
     public static IptablesRuleset render(CompiledPolicy policy) {
-        IptablesRenderer renderer = new IptablesRenderer(policy);
+        return render(policy, EventLogging.DEFAULT);
+    }
+
+    public static IptablesRuleset render(CompiledPolicy policy, EventLogging logging) {
+        IptablesRenderer renderer = new IptablesRenderer(policy, logging);
         String v4 = renderer.family(true);
         String v6 = renderer.family(false);
         return new IptablesRuleset(renderer.ipset.toString(), v4, v6);
@@ -68,8 +88,8 @@ public final class IptablesRenderer {
     private String family(boolean v4) {
         List<String> in = new ArrayList<>();
         List<String> out = new ArrayList<>();
-        input(v4, new Chain("CLAWFENCE-IN", v4, policy.modes().inbound(), in));
-        output(v4, new Chain("CLAWFENCE-OUT", v4, policy.modes().outbound(), out));
+        input(v4, new Chain(Direction.INBOUND, v4, policy.modes().inbound(), logging, in));
+        output(v4, new Chain(Direction.OUTBOUND, v4, policy.modes().outbound(), logging, out));
         StringBuilder text = new StringBuilder();
         text.append("# Clawfence ").append(v4 ? "IPv4" : "IPv6").append(" chains: replaces CLAWFENCE-IN and CLAWFENCE-OUT only.\n");
         text.append("*filter\n:CLAWFENCE-IN - [0:0]\n:CLAWFENCE-OUT - [0:0]\n-F CLAWFENCE-IN\n-F CLAWFENCE-OUT\n");
@@ -257,21 +277,30 @@ public final class IptablesRenderer {
     private static final class Chain {
         final boolean v4;
         final Mode mode;
+        private final Direction direction;
+        private final EventLogging logging;
         private final List<String> rules;
 
-        Chain(String name, boolean v4, Mode mode, List<String> rules) {
+        Chain(Direction direction, boolean v4, Mode mode, EventLogging logging, List<String> rules) {
+            this.direction = direction;
             this.v4 = v4;
             this.mode = mode;
+            this.logging = logging;
             this.rules = rules;
         }
 
+        /** Accepts what {@code match} selects; a comment that is not a platform rule id is the reason of a logged tenant decision. */
         void accept(String match, String comment) {
+            if (!comment.startsWith("platform:")) {
+                log(match, new LogDecision(direction, Verdict.ALLOWED, reason(comment)));
+            }
             rules.add(match + " -m comment --comment \"" + comment + "\" -j RETURN");
         }
 
         /** Blocks what {@code match} selects, which is of protocol {@code proto} (ICMP meaning "anything but tcp and udp"). */
         void block(String match, Protocol proto, String reason) {
             String prefix = match.isEmpty() ? "" : match + " ";
+            log(match, new LogDecision(direction, mode == Mode.MONITOR ? Verdict.WOULD_BLOCK : Verdict.BLOCKED, reason(reason)));
             if (mode == Mode.MONITOR) {
                 rules.add(prefix + "-m comment --comment \"would-block " + reason + "\" -j RETURN");
                 return;
@@ -295,5 +324,30 @@ public final class IptablesRenderer {
             block(prefix + "-p udp", Protocol.UDP, reason);
             block(match, Protocol.ICMP, reason);
         }
+
+        /** The log rule before a decision rule with the same match; NFLOG does not end the chain. */
+        private void log(String match, LogDecision decision) {
+            if (!logging.enabled()) {
+                return;
+            }
+            String prefix = match.isEmpty() ? "" : match + " ";
+            rules.add(prefix + "-m hashlimit --hashlimit-upto " + logging.ratePerSecond() + "/sec --hashlimit-burst " + logging.burst()
+                    + " --hashlimit-name " + limitName(logging) + " -j NFLOG --nflog-group " + logging.group() + " --nflog-prefix \""
+                    + decision.prefix() + "\"");
+        }
+    }
+
+    /** The hashlimit bucket of the log rules: at most 15 characters, and new whenever rate or burst change. */
+    static String limitName(EventLogging logging) {
+        return "cf" + Integer.toString(logging.ratePerSecond(), 36) + "_" + Integer.toString(logging.burst(), 36);
+    }
+
+    private static Reason reason(String wireName) {
+        for (Reason reason : Reason.values()) {
+            if (reason.wireName().equals(wireName)) {
+                return reason;
+            }
+        }
+        throw new IllegalStateException("no reason " + wireName);
     }
 }

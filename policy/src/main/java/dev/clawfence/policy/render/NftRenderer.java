@@ -1,9 +1,12 @@
 package dev.clawfence.policy.render;
 
-import dev.clawfence.policy.GeoMode;
 import dev.clawfence.policy.DefaultAction;
+import dev.clawfence.policy.Direction;
+import dev.clawfence.policy.GeoMode;
 import dev.clawfence.policy.Mode;
 import dev.clawfence.policy.PortSpec;
+import dev.clawfence.policy.Reason;
+import dev.clawfence.policy.Verdict;
 import dev.clawfence.policy.compile.AddressRange;
 import dev.clawfence.policy.compile.Box;
 import dev.clawfence.policy.compile.CompiledInbound;
@@ -42,10 +45,23 @@ import java.util.Set;
  * </ul>
  * A verdict chain rejects in {@code enforce} mode: tcp with a reset, udp with ICMP port-unreachable
  * (the client sees "connection refused"), everything else with ICMP admin-prohibited. In {@code monitor}
- * mode it holds one rule, {@code counter accept comment "would-block <reason>"}. Every terminal rule has a
+ * mode it ends with {@code counter accept comment "would-block <reason>"}. Every terminal rule has a
  * counter and a fixed comment (a platform rule id or a reason keyword); no user text is ever rendered,
  * and every element is printed from a validated type. Rules that would match only an empty set are left
  * out; negated lookups are always rendered.
+ *
+ * <p>Events and counters: every tenant decision ({@link LogDecision}: blocked or would-block per reason,
+ * allowed as allowlisted, destination-allowed or default) starts with one log rule,
+ * {@code counter name "<decision>" limit name "events" log prefix "cf1 <a|b|w> - <reason>" group <g>},
+ * followed by the rule that decides. The named counter comes before the limit, so it counts every
+ * attempt; the limit, one named object shared by all log rules, drops only the log message: a rule
+ * whose limit is exhausted falls through to the next rule, which is why log and verdict are never the
+ * same rule. Allowlist and destination matches therefore {@code goto} a chain per decision
+ * ({@code in_allowlisted}, {@code out_destination_allowed}) that logs, then accepts. Only packets that
+ * are not established or related reach a decision, so it is one event per new connection attempt
+ * (a blocked tcp attempt is reset, so it is not retransmitted; udp without a reply is logged per
+ * datagram until conntrack sees one). Platform traffic and directions in mode {@code off} are neither
+ * logged nor counted.
  *
  * <p>The domain sets ({@code dest4_domains}, {@code dest6_domains}: address . protocol . port;
  * {@code dest4_domain_addrs}, {@code dest6_domain_addrs}: address, for echo) are rendered empty with
@@ -61,23 +77,38 @@ public final class NftRenderer {
             + "nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, "
             + "mld-listener-query, mld-listener-report, mld-listener-done, mld2-listener-report";
 
+    /** The name of the one rate limit object that all log rules share. */
+    public static final String LIMIT = "events";
+
     private final CompiledPolicy policy;
+    private final EventLogging logging;
     private final Set<String> usedSets = new LinkedHashSet<>();
     private final Set<String> usedVerdicts = new LinkedHashSet<>();
+    private final Set<LogDecision> decisions = new LinkedHashSet<>();
     private boolean domainSets;
 
-    private NftRenderer(CompiledPolicy policy) {
+    private NftRenderer(CompiledPolicy policy, EventLogging logging) {
         this.policy = policy;
+        this.logging = logging;
     }
 
-    /** The nft script for {@code policy}; equal policies give equal text. */
+    /** The nft script for {@code policy} with {@link EventLogging#DEFAULT}; equal policies give equal text. */
     public static String render(CompiledPolicy policy) {
-        return new NftRenderer(policy).script();
+        return render(policy, EventLogging.DEFAULT);
+    }
+
+    /** The nft script for {@code policy}, logging as {@code logging} says; equal arguments give equal text. */
+    public static String render(CompiledPolicy policy, EventLogging logging) {
+        return new NftRenderer(policy, logging).script();
     }
 
     private String script() {
         List<String> input = input();
         List<String> output = output();
+        StringBuilder chains = new StringBuilder();
+        for (String verdict : usedVerdicts) {
+            verdictChain(chains, verdict);
+        }
         StringBuilder out = new StringBuilder();
         out.append("# Clawfence ruleset: replaces table inet ").append(TABLE).append(" in one transaction (nft -f).\n");
         out.append("table inet ").append(TABLE).append(" {}\n");
@@ -94,9 +125,14 @@ public final class NftRenderer {
             dynamicSet(out, "dest4_domain_addrs", "ipv4_addr");
             dynamicSet(out, "dest6_domain_addrs", "ipv6_addr");
         }
-        for (String verdict : usedVerdicts) {
-            verdictChain(out, verdict);
+        for (LogDecision decision : decisions) {
+            out.append("\tcounter ").append(decision.counterName()).append(" {\n\t}\n\n");
         }
+        if (logging.enabled() && !decisions.isEmpty()) {
+            out.append("\tlimit ").append(LIMIT).append(" {\n\t\trate ").append(logging.ratePerSecond()).append("/second burst ")
+                    .append(logging.burst()).append(" packets\n\t}\n\n");
+        }
+        out.append(chains);
         baseChain(out, "input", "input", input);
         baseChain(out, "output", "output", output);
         out.append("}\n");
@@ -116,10 +152,10 @@ public final class NftRenderer {
         }
         CompiledInbound in = policy.inbound();
         portStep(rules, in.openPorts(), "in_port_closed");
-        ifAny(rules, in.allow4(), "ip saddr . meta l4proto . th dport @%s counter accept comment \"allowlisted\"");
-        ifAny(rules, in.allow6(), "ip6 saddr . meta l4proto . th dport @%s counter accept comment \"allowlisted\"");
-        ifAny(rules, in.allowAddresses4(), "icmp type echo-request ip saddr @%s counter accept comment \"allowlisted\"");
-        ifAny(rules, in.allowAddresses6(), "icmpv6 type echo-request ip6 saddr @%s counter accept comment \"allowlisted\"");
+        ifAny(rules, in.allow4(), "ip saddr . meta l4proto . th dport @%s " + jump("in_allowlisted"));
+        ifAny(rules, in.allow6(), "ip6 saddr . meta l4proto . th dport @%s " + jump("in_allowlisted"));
+        ifAny(rules, in.allowAddresses4(), "icmp type echo-request ip saddr @%s " + jump("in_allowlisted"));
+        ifAny(rules, in.allowAddresses6(), "icmpv6 type echo-request ip6 saddr @%s " + jump("in_allowlisted"));
         if (in.allowlistActive()) {
             rules.add(jump("in_not_allowlisted"));
         }
@@ -130,6 +166,7 @@ public final class NftRenderer {
             rules.add("ip saddr != @" + use(in.geo4()) + " " + jump("in_geo"));
             rules.add("ip6 saddr != @" + use(in.geo6()) + " " + jump("in_geo"));
         }
+        rules.add(logRule(Direction.INBOUND, Reason.DEFAULT));
         rules.add("counter accept comment \"default\"");
         return rules;
     }
@@ -148,23 +185,24 @@ public final class NftRenderer {
             return rules;
         }
         CompiledOutbound out = policy.outbound();
-        ifAny(rules, out.destinations4(), "ip daddr . meta l4proto . th dport @%s counter accept comment \"destination-allowed\"");
-        ifAny(rules, out.destinations6(), "ip6 daddr . meta l4proto . th dport @%s counter accept comment \"destination-allowed\"");
+        ifAny(rules, out.destinations4(), "ip daddr . meta l4proto . th dport @%s " + jump("out_destination_allowed"));
+        ifAny(rules, out.destinations6(), "ip6 daddr . meta l4proto . th dport @%s " + jump("out_destination_allowed"));
         if (!out.domains().isEmpty()) {
             domainSets = true;
-            rules.add("ip daddr . meta l4proto . th dport @dest4_domains counter accept comment \"destination-allowed\"");
-            rules.add("ip6 daddr . meta l4proto . th dport @dest6_domains counter accept comment \"destination-allowed\"");
+            rules.add("ip daddr . meta l4proto . th dport @dest4_domains " + jump("out_destination_allowed"));
+            rules.add("ip6 daddr . meta l4proto . th dport @dest6_domains " + jump("out_destination_allowed"));
         }
-        ifAny(rules, out.destinationAddresses4(), "icmp type echo-request ip daddr @%s counter accept comment \"destination-allowed\"");
-        ifAny(rules, out.destinationAddresses6(), "icmpv6 type echo-request ip6 daddr @%s counter accept comment \"destination-allowed\"");
+        ifAny(rules, out.destinationAddresses4(), "icmp type echo-request ip daddr @%s " + jump("out_destination_allowed"));
+        ifAny(rules, out.destinationAddresses6(), "icmpv6 type echo-request ip6 daddr @%s " + jump("out_destination_allowed"));
         if (!out.domains().isEmpty()) {
-            rules.add("icmp type echo-request ip daddr @dest4_domain_addrs counter accept comment \"destination-allowed\"");
-            rules.add("icmpv6 type echo-request ip6 daddr @dest6_domain_addrs counter accept comment \"destination-allowed\"");
+            rules.add("icmp type echo-request ip daddr @dest4_domain_addrs " + jump("out_destination_allowed"));
+            rules.add("icmpv6 type echo-request ip6 daddr @dest6_domain_addrs " + jump("out_destination_allowed"));
         }
         portStep(rules, out.openPorts(), "out_port_closed");
         if (out.defaultAction() == DefaultAction.DENY) {
             rules.add(jump("out_unknown_destination"));
         }
+        rules.add(logRule(Direction.OUTBOUND, Reason.DEFAULT));
         rules.add("counter accept comment \"default\"");
         return rules;
     }
@@ -193,19 +231,51 @@ public final class NftRenderer {
         return set.name();
     }
 
+    /**
+     * A chain per decision: {@code in_allowlisted} and {@code out_destination_allowed} log and accept;
+     * the others (named after their blocking reason) log, then reject in {@code enforce} mode or accept
+     * as would-block in {@code monitor} mode.
+     */
     private void verdictChain(StringBuilder out, String verdict) {
         boolean inbound = verdict.startsWith("in_");
-        String reason = verdict.substring(verdict.indexOf('_') + 1).replace('_', '-');
-        Mode mode = inbound ? policy.modes().inbound() : policy.modes().outbound();
+        Direction direction = inbound ? Direction.INBOUND : Direction.OUTBOUND;
+        String wire = verdict.substring(verdict.indexOf('_') + 1).replace('_', '-');
+        Reason reason = reason(wire);
+        Mode mode = policy.modes().of(direction);
         out.append("\tchain ").append(verdict).append(" {\n");
-        if (mode == Mode.MONITOR) {
-            out.append("\t\tcounter accept comment \"would-block ").append(reason).append("\"\n");
+        out.append("\t\t").append(logRule(direction, reason)).append('\n');
+        if (reason == Reason.ALLOWLISTED || reason == Reason.DESTINATION_ALLOWED) {
+            out.append("\t\tcounter accept comment \"").append(wire).append("\"\n");
+        } else if (mode == Mode.MONITOR) {
+            out.append("\t\tcounter accept comment \"would-block ").append(wire).append("\"\n");
         } else {
-            out.append("\t\tmeta l4proto tcp counter reject with tcp reset comment \"").append(reason).append("\"\n");
-            out.append("\t\tmeta l4proto udp counter reject with icmpx port-unreachable comment \"").append(reason).append("\"\n");
-            out.append("\t\tcounter reject with icmpx admin-prohibited comment \"").append(reason).append("\"\n");
+            out.append("\t\tmeta l4proto tcp counter reject with tcp reset comment \"").append(wire).append("\"\n");
+            out.append("\t\tmeta l4proto udp counter reject with icmpx port-unreachable comment \"").append(wire).append("\"\n");
+            out.append("\t\tcounter reject with icmpx admin-prohibited comment \"").append(wire).append("\"\n");
         }
         out.append("\t}\n\n");
+    }
+
+    /** The rule that counts (always) and logs (under the shared limit) the attempts reaching a decision; it never decides. */
+    private String logRule(Direction direction, Reason reason) {
+        Verdict verdict = reason == Reason.ALLOWLISTED || reason == Reason.DESTINATION_ALLOWED || reason == Reason.DEFAULT ? Verdict.ALLOWED
+                : policy.modes().of(direction) == Mode.MONITOR ? Verdict.WOULD_BLOCK : Verdict.BLOCKED;
+        LogDecision decision = new LogDecision(direction, verdict, reason);
+        decisions.add(decision);
+        String rule = "counter name \"" + decision.counterName() + "\"";
+        if (logging.enabled()) {
+            rule += " limit name \"" + LIMIT + "\" log prefix \"" + decision.prefix() + "\" group " + logging.group();
+        }
+        return rule;
+    }
+
+    private static Reason reason(String wireName) {
+        for (Reason reason : Reason.values()) {
+            if (reason.wireName().equals(wireName)) {
+                return reason;
+            }
+        }
+        throw new IllegalStateException("no reason " + wireName);
     }
 
     private static void baseChain(StringBuilder out, String name, String hook, List<String> rules) {

@@ -80,19 +80,38 @@ class NftRendererPropertyTest {
             return;
         }
         assertThat(base.get(base.size() - 1)).isEqualTo("counter accept comment \"default\"");
+        assertThat(base.get(base.size() - 2)).isEqualTo(logRule(prefix + "a_default", "a", "default"));
         assertThat(verdictChains).contains(prefix + "port_closed");
         for (String name : verdictChains) {
             String reason = name.substring(prefix.length()).replace('_', '-');
             List<String> rules = chains.get(name);
-            if (mode == Mode.MONITOR) {
-                assertThat(rules).containsExactly("counter accept comment \"would-block " + reason + "\"");
+            if (reason.equals("allowlisted") || reason.equals("destination-allowed")) {
+                assertThat(rules).containsExactly(logRule(prefix + "a_" + reason.replace('-', '_'), "a", reason),
+                        "counter accept comment \"" + reason + "\"");
+            } else if (mode == Mode.MONITOR) {
+                assertThat(rules).containsExactly(logRule(prefix + "w_" + reason.replace('-', '_'), "w", reason),
+                        "counter accept comment \"would-block " + reason + "\"");
             } else {
                 assertThat(rules).containsExactly(
+                        logRule(prefix + "b_" + reason.replace('-', '_'), "b", reason),
                         "meta l4proto tcp counter reject with tcp reset comment \"" + reason + "\"",
                         "meta l4proto udp counter reject with icmpx port-unreachable comment \"" + reason + "\"",
                         "counter reject with icmpx admin-prohibited comment \"" + reason + "\"");
             }
         }
+        // The rate limit may only ever drop a log message: a rule with it decides nothing, and a rule that decides follows it.
+        for (List<String> rules : chains.values()) {
+            for (int i = 0; i < rules.size(); i++) {
+                if (rules.get(i).contains("limit ")) {
+                    assertThat(rules.get(i)).doesNotContain("accept").doesNotContain("reject").doesNotContain("goto").doesNotContain("drop");
+                    assertThat(i + 1).as("a rule after %s", rules.get(i)).isLessThan(rules.size());
+                }
+            }
+        }
+    }
+
+    private static String logRule(String counter, String letter, String reason) {
+        return "counter name \"" + counter + "\" limit name \"events\" log prefix \"cf1 " + letter + " - " + reason + "\" group 100";
     }
 
     private static boolean blocks(String rule) {

@@ -4,13 +4,22 @@ import dev.clawfence.agent.enforce.AppliedRuleset;
 import dev.clawfence.agent.enforce.CommandRunner;
 import dev.clawfence.agent.enforce.EnforceException;
 import dev.clawfence.agent.enforce.Enforcer;
+import dev.clawfence.policy.Direction;
+import dev.clawfence.policy.Reason;
+import dev.clawfence.policy.Verdict;
 import dev.clawfence.policy.compile.CompiledPolicy;
+import dev.clawfence.policy.render.EventLogging;
 import dev.clawfence.policy.render.IptablesRenderer;
 import dev.clawfence.policy.render.IptablesRuleset;
+import dev.clawfence.policy.render.LogDecision;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -28,12 +37,21 @@ public final class IptablesEnforcer implements Enforcer {
     static final List<String> CHAINS = List.of("CLAWFENCE-IN", "CLAWFENCE-OUT");
     private static final String SET_PREFIX = "cf_";
 
+    /** A rule of {@code iptables -L <chain> -v -x -n}: packets, bytes, ..., and the comment. */
+    private static final Pattern COUNTED_RULE = Pattern.compile("^\\s*(\\d+)\\s+\\d+\\s.*/\\* (.+?) \\*/.*$");
+
     private final CommandRunner runner;
+    private final EventLogging logging;
     private String appliedSnapshot;
     private IptablesRuleset lastLoaded;
 
     public IptablesEnforcer(CommandRunner runner) {
+        this(runner, EventLogging.DEFAULT);
+    }
+
+    public IptablesEnforcer(CommandRunner runner, EventLogging logging) {
         this.runner = runner;
+        this.logging = logging;
     }
 
     @Override
@@ -43,7 +61,7 @@ public final class IptablesEnforcer implements Enforcer {
 
     @Override
     public AppliedRuleset apply(CompiledPolicy policy) throws EnforceException {
-        IptablesRuleset rules = EnforceException.rendering(backend(), IptablesRenderer::render, policy);
+        IptablesRuleset rules = EnforceException.rendering(backend(), compiled -> IptablesRenderer.render(compiled, logging), policy);
         AppliedRuleset ruleset = AppliedRuleset.of(backend(), rules.combined());
         load(rules);
         return ruleset;
@@ -171,6 +189,52 @@ public final class IptablesEnforcer implements Enforcer {
         if (!problems.isEmpty()) {
             throw new EnforceException("could not remove everything: " + String.join("; ", problems));
         }
+    }
+
+    /**
+     * Sums the packet counts of the decision rules of both chains in both families, by comment (the
+     * log rules before them carry none): iptables has no named counters, and every attempt that reaches
+     * a decision passes exactly one decision rule.
+     */
+    @Override
+    public Map<LogDecision, Long> counters() throws EnforceException {
+        if (appliedSnapshot == null) {
+            return Map.of();
+        }
+        Map<LogDecision, Long> counters = new LinkedHashMap<>();
+        for (String tool : TOOLS) {
+            for (String chain : CHAINS) {
+                CommandRunner.Result listing = run(List.of(tool, "-L", chain, "-v", "-x", "-n"), null);
+                if (listing.ok()) {
+                    addCounters(chain.equals("CLAWFENCE-IN") ? Direction.INBOUND : Direction.OUTBOUND, listing.stdout(), counters);
+                }
+            }
+        }
+        return counters;
+    }
+
+    public static void addCounters(Direction direction, String listing, Map<LogDecision, Long> counters) {
+        for (String line : listing.lines().toList()) {
+            Matcher matcher = COUNTED_RULE.matcher(line);
+            if (!matcher.matches()) {
+                continue;
+            }
+            decision(direction, matcher.group(2)).ifPresent(decision -> counters.merge(decision, Long.parseLong(matcher.group(1)), Long::sum));
+        }
+    }
+
+    /** What a decision rule's comment says: {@code allowlisted}, {@code port-closed}, {@code would-block geo}; platform rules are none. */
+    static Optional<LogDecision> decision(Direction direction, String comment) {
+        boolean wouldBlock = comment.startsWith("would-block ");
+        String wire = wouldBlock ? comment.substring("would-block ".length()) : comment;
+        for (Reason reason : Reason.values()) {
+            if (reason.wireName().equals(wire) && reason != Reason.PLATFORM && reason != Reason.MODE_OFF) {
+                boolean allows = reason == Reason.ALLOWLISTED || reason == Reason.DESTINATION_ALLOWED || reason == Reason.DEFAULT;
+                Verdict verdict = allows ? Verdict.ALLOWED : wouldBlock ? Verdict.WOULD_BLOCK : Verdict.BLOCKED;
+                return Optional.of(new LogDecision(direction, verdict, reason));
+            }
+        }
+        return Optional.empty();
     }
 
     /** The three texts back from {@link IptablesRuleset#combined()}. */

@@ -5,10 +5,18 @@ import dev.clawfence.agent.enforce.CommandRunner;
 import dev.clawfence.agent.enforce.EnforceException;
 import dev.clawfence.agent.enforce.Enforcer;
 import dev.clawfence.policy.compile.CompiledPolicy;
+import dev.clawfence.policy.render.EventLogging;
+import dev.clawfence.policy.render.LogDecision;
 import dev.clawfence.policy.render.NftRenderer;
 import java.io.IOException;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.YAMLException;
 
 /**
  * Enforces with nftables: the policy is rendered by {@link NftRenderer} into one script that replaces
@@ -28,12 +36,18 @@ public final class NftablesEnforcer implements Enforcer {
     static final String TABLE = "inet " + NftRenderer.TABLE;
 
     private final CommandRunner runner;
+    private final EventLogging logging;
     private String appliedListing;
     /** Why the listing right after the last apply failed; null when it succeeded. */
     private String unlisted;
 
     public NftablesEnforcer(CommandRunner runner) {
+        this(runner, EventLogging.DEFAULT);
+    }
+
+    public NftablesEnforcer(CommandRunner runner, EventLogging logging) {
         this.runner = runner;
+        this.logging = logging;
     }
 
     /** Whether {@code nft} can be run here ({@code nft --version} succeeds); the version line, or empty. */
@@ -53,7 +67,7 @@ public final class NftablesEnforcer implements Enforcer {
 
     @Override
     public AppliedRuleset apply(CompiledPolicy policy) throws EnforceException {
-        String script = EnforceException.rendering(backend(), NftRenderer::render, policy);
+        String script = EnforceException.rendering(backend(), compiled -> NftRenderer.render(compiled, logging), policy);
         AppliedRuleset ruleset = AppliedRuleset.of(backend(), script);
         load(ruleset);
         return ruleset;
@@ -115,6 +129,45 @@ public final class NftablesEnforcer implements Enforcer {
         }
         appliedListing = null;
         unlisted = null;
+    }
+
+    /** Reads the named counters with {@code nft -j list counters table inet clawfence}; the table missing reads as no counters. */
+    @Override
+    public Map<LogDecision, Long> counters() throws EnforceException {
+        if (appliedListing == null) {
+            return Map.of();
+        }
+        CommandRunner.Result listing = run(List.of("nft", "-j", "list", "counters", "table", "inet", NftRenderer.TABLE), null);
+        if (!listing.ok()) {
+            return Map.of();
+        }
+        return parseCounters(listing.stdout());
+    }
+
+    /**
+     * The decision counters in {@code nft -j} output: {@code {"nftables": [{"counter": {"name": ..., "packets": ...}}, ...]}}.
+     * JSON is YAML, so the YAML parser the agent already carries reads it.
+     */
+    public static Map<LogDecision, Long> parseCounters(String json) throws EnforceException {
+        Object root;
+        try {
+            LoaderOptions options = new LoaderOptions();
+            options.setMaxAliasesForCollections(0);
+            root = new Yaml(new SafeConstructor(options)).load(json);
+        } catch (YAMLException e) {
+            throw new EnforceException("nft -j list counters: not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+        if (!(root instanceof Map<?, ?> top) || !(top.get("nftables") instanceof List<?> items)) {
+            throw new EnforceException("nft -j list counters: no \"nftables\" array");
+        }
+        Map<LogDecision, Long> counters = new LinkedHashMap<>();
+        for (Object item : items) {
+            if (item instanceof Map<?, ?> wrapper && wrapper.get("counter") instanceof Map<?, ?> counter
+                    && counter.get("name") instanceof String name && counter.get("packets") instanceof Number packets) {
+                LogDecision.ofCounterName(name).ifPresent(decision -> counters.merge(decision, packets.longValue(), Long::sum));
+            }
+        }
+        return counters;
     }
 
     /** The first line that differs, for a drift report; never the whole table. */

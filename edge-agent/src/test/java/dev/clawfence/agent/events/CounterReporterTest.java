@@ -1,0 +1,124 @@
+package dev.clawfence.agent.events;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.clawfence.agent.enforce.AppliedRuleset;
+import dev.clawfence.agent.enforce.CountingEnforcer;
+import dev.clawfence.agent.enforce.Enforcer;
+import dev.clawfence.policy.Reason;
+import dev.clawfence.policy.compile.CompiledPolicy;
+import dev.clawfence.policy.render.LogDecision;
+import dev.clawfence.proto.agent.v1.AgentMessage;
+import dev.clawfence.proto.agent.v1.Direction;
+import dev.clawfence.proto.agent.v1.RuleCount;
+import dev.clawfence.proto.agent.v1.RuleCounters;
+import dev.clawfence.proto.agent.v1.Verdict;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class CounterReporterTest {
+
+    private static final LogDecision BLOCKED = new LogDecision(dev.clawfence.policy.Direction.INBOUND, dev.clawfence.policy.Verdict.BLOCKED,
+            Reason.PORT_CLOSED);
+
+    private final Map<LogDecision, Long> kernel = new HashMap<>();
+    private final List<AgentMessage> sent = new ArrayList<>();
+    private boolean streamOpen;
+    /** A clock the test moves by hand. */
+    private static final class TestClock extends java.time.Clock {
+        private Instant now;
+
+        TestClock(Instant now) {
+            this.now = now;
+        }
+
+        void advance(Duration duration) {
+            now = now.plus(duration);
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public java.time.Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
+    private final TestClock clock = new TestClock(Instant.parse("2026-11-24T10:00:00Z"));
+    private final CounterReporter reporter = new CounterReporter(new CountingEnforcer(new Enforcer() {
+        @Override
+        public String backend() {
+            return "fake";
+        }
+
+        @Override
+        public AppliedRuleset apply(CompiledPolicy policy) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void restore(AppliedRuleset previous) {
+        }
+
+        @Override
+        public Optional<String> checkDrift() {
+            return Optional.empty();
+        }
+
+        @Override
+        public void remove() {
+        }
+
+        @Override
+        public Map<LogDecision, Long> counters() {
+            return Map.copyOf(kernel);
+        }
+    }, message -> {}), message -> {
+        if (streamOpen) {
+            sent.add(message);
+        }
+        return streamOpen;
+    }, () -> 12, clock);
+
+    @Test
+    void unsentDeltasGoWithTheNextReportWhichCoversTheirIntervalToo() {
+        kernel.put(BLOCKED, 40L);
+        clock.advance(Duration.ofSeconds(10));
+        assertThat(reporter.report()).as("no stream").isEmpty();
+        kernel.put(BLOCKED, 45L);
+        clock.advance(Duration.ofSeconds(10));
+        streamOpen = true;
+
+        RuleCounters report = reporter.report().orElseThrow();
+
+        assertThat(report).isEqualTo(RuleCounters.newBuilder()
+                .setFromEpochMillis(Instant.parse("2026-11-24T10:00:00Z").toEpochMilli())
+                .setToEpochMillis(Instant.parse("2026-11-24T10:00:20Z").toEpochMilli())
+                .setPolicyVersion(12)
+                .addCounts(RuleCount.newBuilder().setDirection(Direction.DIRECTION_INBOUND).setVerdict(Verdict.VERDICT_BLOCKED)
+                        .setReason("port-closed").setAttempts(45))
+                .build());
+        assertThat(sent).singleElement().extracting(AgentMessage::getRuleCounters).isEqualTo(report);
+    }
+
+    @Test
+    void nothingCountedSendsNothing() {
+        streamOpen = true;
+        assertThat(reporter.report()).isEmpty();
+        assertThat(sent).isEmpty();
+    }
+}
