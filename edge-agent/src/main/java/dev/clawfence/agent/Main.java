@@ -8,7 +8,10 @@ import dev.clawfence.agent.enforce.Enforcer;
 import dev.clawfence.agent.state.Store;
 import dev.clawfence.agent.enforce.nftables.NftablesEnforcer;
 import dev.clawfence.agent.sync.ControlPlaneConnection;
+import dev.clawfence.agent.events.EventSpool;
+import dev.clawfence.agent.events.SyntheticEvents;
 import dev.clawfence.agent.sync.EnrolmentClient;
+import dev.clawfence.agent.sync.EventUploader;
 import dev.clawfence.agent.sync.Renewal;
 import dev.clawfence.agent.sync.SyncClient;
 import dev.clawfence.agent.systemd.SystemdNotifier;
@@ -69,6 +72,15 @@ public final class Main implements Callable<Integer> {
 
     @Option(names = "--verbose", description = "Show stack traces with errors.")
     boolean verbose;
+
+    // Test only (docs/events.md): events made up by the agent itself, through the spool and upload path.
+    @Option(names = "--dev-synthetic-events", hidden = true, paramLabel = "N",
+            description = "Test only: append synthetic events to the spool until it has issued N sequence numbers in all (across restarts).")
+    Long syntheticEvents;
+
+    @Option(names = "--dev-synthetic-rate", hidden = true, paramLabel = "PER_SECOND", defaultValue = "10000",
+            description = "Test only: synthetic events per second (default 10000).")
+    int syntheticRate;
 
     private final Map<String, String> env;
     private final CommandRunner runner;
@@ -151,7 +163,8 @@ public final class Main implements Callable<Integer> {
         }
         SystemdNotifier systemd = SystemdNotifier.fromEnvironment(env, log);
         Store store = new Store(cfg.stateDir());
-        try (Agent agent = new Agent(enforcer, store, new Agent.Settings(cfg.driftCheckInterval(), cfg.confirmDeadline()), Clock.systemUTC(), log)) {
+        try (Agent agent = new Agent(enforcer, store, new Agent.Settings(cfg.driftCheckInterval(), cfg.confirmDeadline()), Clock.systemUTC(), log);
+                EventSpool events = EventSpool.open(cfg.stateDir().resolve("events"), log)) {
             log.accept("clawfence-agent " + Version.VERSION + " starting: backend " + enforcer.backend() + ", state " + cfg.stateDir());
             Agent.StartReport report = agent.start();
             if (report.enforcedVersion() != 0) {
@@ -163,6 +176,10 @@ public final class Main implements Callable<Integer> {
                     ? "enforcing stored policy version " + report.enforcedVersion() + agent.current().map(applied -> " (" + applied.ruleset() + ")").orElse("")
                     : report.problem() != null ? "no policy enforced: " + report.problem()
                     : "no stored policy: nothing is enforced until the control plane sends one");
+            if (syntheticEvents != null) {
+                events.spool().ifPresent(spool -> Thread.ofPlatform().daemon().name("synthetic-events")
+                        .start(new SyntheticEvents(spool, syntheticEvents, syntheticRate, Clock.systemUTC(), log)));
+            }
             try {
                 Optional<Identity> identity = identity(cfg, store, log, systemd, agent);
                 if (identity.isEmpty()) {
@@ -170,7 +187,7 @@ public final class Main implements Callable<Integer> {
                     systemd.status("not enrolled (no server and token): " + enforcing(agent));
                     stop.await();
                 } else {
-                    sync(identity.get(), justEnrolled, agent, store, enforcer, log, systemd, cfg.confirmDeadline());
+                    sync(identity.get(), justEnrolled, agent, store, enforcer, log, systemd, cfg.confirmDeadline(), events);
                 }
                 log.accept("stopping; the ruleset stays in force");
             } finally {
@@ -223,7 +240,7 @@ public final class Main implements Callable<Integer> {
      * no policy update is in hand.
      */
     private void sync(Identity identity, boolean justEnrolled, Agent agent, Store store, Enforcer enforcer, Consumer<String> log,
-            SystemdNotifier systemd, Duration confirmDeadline) throws Exception {
+            SystemdNotifier systemd, Duration confirmDeadline, EventSpool events) throws Exception {
         Map<String, String> facts = new LinkedHashMap<>();
         facts.put("hostname", hostname());
         facts.put("kernel", System.getProperty("os.version"));
@@ -261,13 +278,33 @@ public final class Main implements Callable<Integer> {
                 }
             });
             log.accept("syncing with " + identity.server() + " as instance " + identity.instanceId());
+            Optional<Thread> uploading = events.spool().map(spool -> Thread.ofPlatform().daemon().name("event-upload").start(() -> {
+                try {
+                    new EventUploader(open, spool, EventUploader.Settings.DEFAULT, log).run();
+                } catch (InterruptedException e) {
+                    // stopping
+                }
+            }));
             renewal.start(justEnrolled);
             try {
                 stop.await();
             } finally {
                 renewal.close();
                 syncing.interrupt();
+                uploading.ifPresent(thread -> {
+                    thread.interrupt();
+                    joinQuietly(thread);
+                });
             }
+        }
+    }
+
+    /** Waits a little for a stopping thread, so the spool is not closed under it. */
+    private static void joinQuietly(Thread thread) {
+        try {
+            thread.join(Duration.ofSeconds(2));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
