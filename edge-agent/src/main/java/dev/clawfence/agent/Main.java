@@ -12,7 +12,9 @@ import dev.clawfence.agent.state.Store;
 import dev.clawfence.agent.enforce.nftables.NftablesEnforcer;
 import dev.clawfence.agent.connections.ProcNetTcp;
 import dev.clawfence.agent.sync.ControlPlaneConnection;
+import dev.clawfence.agent.events.SyntheticEvents;
 import dev.clawfence.agent.sync.EnrolmentClient;
+import dev.clawfence.agent.sync.EventUploader;
 import dev.clawfence.agent.sync.Renewal;
 import dev.clawfence.agent.sync.SyncClient;
 import dev.clawfence.agent.systemd.SystemdNotifier;
@@ -76,6 +78,15 @@ public final class Main implements Callable<Integer> {
 
     @Option(names = "--verbose", description = "Show stack traces with errors.")
     boolean verbose;
+
+    // Test only (docs/events.md): events made up by the agent itself, through the spool and upload path.
+    @Option(names = "--dev-synthetic-events", hidden = true, paramLabel = "N",
+            description = "Test only: append synthetic events to the spool until it has issued N sequence numbers in all (across restarts).")
+    Long syntheticEvents;
+
+    @Option(names = "--dev-synthetic-rate", hidden = true, paramLabel = "PER_SECOND", defaultValue = "10000",
+            description = "Test only: synthetic events per second (default 10000).")
+    int syntheticRate;
 
     private final Map<String, String> env;
     private final CommandRunner runner;
@@ -175,13 +186,17 @@ public final class Main implements Callable<Integer> {
                 SyncClient client = syncClient.get();
                 return client != null && client.send(message);
             }, log)) {
+                if (syntheticEvents != null) {
+                    events.spool().ifPresent(spool -> Thread.ofPlatform().daemon().name("synthetic-events")
+                            .start(new SyntheticEvents(spool, syntheticEvents, syntheticRate, Clock.systemUTC(), log)));
+                }
                 Optional<Identity> identity = identity(cfg, store, log, systemd, agent);
                 if (identity.isEmpty()) {
                     log.accept("not enrolled (pass --server and --token once): enforcing the stored policy only");
                     systemd.status("not enrolled (no server and token): " + enforcing(agent));
                     stop.await();
                 } else {
-                    sync(identity.get(), justEnrolled, agent, store, enforcer, log, systemd, cfg.confirmDeadline(), syncClient);
+                    sync(identity.get(), justEnrolled, agent, store, enforcer, log, systemd, cfg.confirmDeadline(), syncClient, events);
                 }
                 log.accept("stopping; the ruleset stays in force");
             } finally {
@@ -234,7 +249,7 @@ public final class Main implements Callable<Integer> {
      * no policy update is in hand.
      */
     private void sync(Identity identity, boolean justEnrolled, Agent agent, Store store, Enforcer enforcer, Consumer<String> log,
-            SystemdNotifier systemd, Duration confirmDeadline, AtomicReference<SyncClient> syncClient) throws Exception {
+            SystemdNotifier systemd, Duration confirmDeadline, AtomicReference<SyncClient> syncClient, Events events) throws Exception {
         Map<String, String> facts = new LinkedHashMap<>();
         facts.put("hostname", hostname());
         facts.put("kernel", System.getProperty("os.version"));
@@ -274,13 +289,33 @@ public final class Main implements Callable<Integer> {
                 }
             });
             log.accept("syncing with " + identity.server() + " as instance " + identity.instanceId());
+            Optional<Thread> uploading = events.spool().map(spool -> Thread.ofPlatform().daemon().name("event-upload").start(() -> {
+                try {
+                    new EventUploader(open, spool, EventUploader.Settings.DEFAULT, log).run();
+                } catch (InterruptedException e) {
+                    // stopping
+                }
+            }));
             renewal.start(justEnrolled);
             try {
                 stop.await();
             } finally {
                 renewal.close();
                 syncing.interrupt();
+                uploading.ifPresent(thread -> {
+                    thread.interrupt();
+                    joinQuietly(thread);
+                });
             }
+        }
+    }
+
+    /** Waits a little for a stopping thread, so the spool is not closed under it. */
+    private static void joinQuietly(Thread thread) {
+        try {
+            thread.join(Duration.ofSeconds(2));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -46,7 +46,7 @@ public final class AgentGatewayServer implements AutoCloseable {
     private final String tlsEngine;
 
     public AgentGatewayServer(AgentGatewayConfiguration config, CertificateAuthority authority,
-            AgentEnrollment enrollment, SyncSession.Factory sessions, PolicyDistribution distribution,
+            AgentEnrollment enrollment, SyncSession.Factory sessions, UploadSession.Factory uploads, PolicyDistribution distribution,
             AgentStreams streams, InstanceReports reports, Database database) {
         this.streams = streams;
         this.reports = reports;
@@ -73,7 +73,7 @@ public final class AgentGatewayServer implements AutoCloseable {
                     .sslContext(tls)
                     .permitKeepAliveTime(20, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
-                    .addService(ServerInterceptors.intercept(new AgentGatewayService(enrollment, sessions),
+                    .addService(ServerInterceptors.intercept(new AgentGatewayService(enrollment, sessions, uploads),
                             new AgentIdentityInterceptor(enrollment)))
                     .build()
                     .start();

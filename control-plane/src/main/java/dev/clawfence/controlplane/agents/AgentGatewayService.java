@@ -9,6 +9,8 @@ import dev.clawfence.proto.agent.v1.AgentMessage;
 import dev.clawfence.proto.agent.v1.ControlMessage;
 import dev.clawfence.proto.agent.v1.EnrollRequest;
 import dev.clawfence.proto.agent.v1.EnrollResponse;
+import dev.clawfence.proto.agent.v1.EventAck;
+import dev.clawfence.proto.agent.v1.EventBatch;
 import dev.clawfence.proto.agent.v1.RenewRequest;
 import dev.clawfence.proto.agent.v1.RenewResponse;
 import io.grpc.Status;
@@ -21,8 +23,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code clawfence.agent.v1.AgentGateway}: translates calls to {@link AgentEnrollment} and
- * {@link SyncSession}, and maps refusals to gRPC statuses with a description (never an internal
+ * {@code clawfence.agent.v1.AgentGateway}: translates calls to {@link AgentEnrollment},
+ * {@link SyncSession} and {@link UploadSession}, and maps refusals to gRPC statuses with a description (never an internal
  * message). The caller's identity comes from {@link AgentIdentityInterceptor}. Not a bean: the
  * admin gRPC server must not serve it.
  */
@@ -32,10 +34,12 @@ final class AgentGatewayService extends AgentGatewayGrpc.AgentGatewayImplBase {
 
     private final AgentEnrollment enrollment;
     private final SyncSession.Factory sessions;
+    private final UploadSession.Factory uploads;
 
-    AgentGatewayService(AgentEnrollment enrollment, SyncSession.Factory sessions) {
+    AgentGatewayService(AgentEnrollment enrollment, SyncSession.Factory sessions, UploadSession.Factory uploads) {
         this.enrollment = enrollment;
         this.sessions = sessions;
+        this.uploads = uploads;
     }
 
     @Override
@@ -86,6 +90,11 @@ final class AgentGatewayService extends AgentGatewayGrpc.AgentGatewayImplBase {
         AgentIdentity identity = AgentIdentityInterceptor.IDENTITY.get();
         return sessions.open(identity, AgentIdentityInterceptor.REMOTE_ADDRESS.get(),
                 (ServerCallStreamObserver<ControlMessage>) response);
+    }
+
+    @Override
+    public StreamObserver<EventBatch> uploadEvents(StreamObserver<EventAck> response) {
+        return uploads.open(AgentIdentityInterceptor.IDENTITY.get(), (ServerCallStreamObserver<EventAck>) response);
     }
 
     private static io.grpc.StatusRuntimeException internal() {

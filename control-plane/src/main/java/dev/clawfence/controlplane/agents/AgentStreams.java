@@ -9,11 +9,23 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
-/** The Sync streams open on this replica, by tenant: where policy updates and revocations go. */
+/**
+ * The Sync streams open on this replica, by tenant: where policy updates and revocations go; and the
+ * UploadEvents streams, which only revocations and shutdown close.
+ */
 @Singleton
 public final class AgentStreams {
 
     private final Map<UUID, Set<SyncSession>> byTenant = new ConcurrentHashMap<>();
+    private final Set<UploadSession> uploads = ConcurrentHashMap.newKeySet();
+
+    void addUpload(UploadSession session) {
+        uploads.add(session);
+    }
+
+    void removeUpload(UploadSession session) {
+        uploads.remove(session);
+    }
 
     void add(SyncSession session) {
         byTenant.computeIfAbsent(session.identity().tenantId(), t -> ConcurrentHashMap.newKeySet()).add(session);
@@ -45,10 +57,17 @@ public final class AgentStreams {
     /** Closes every stream of {@code instance} with {@code status}. */
     public void close(UUID tenant, UUID instance, Status status) {
         of(tenant).stream().filter(s -> s.identity().instanceId().equals(instance)).forEach(s -> s.close(status));
+        List.copyOf(uploads).stream()
+                .filter(u -> u.identity().tenantId().equals(tenant) && u.identity().instanceId().equals(instance))
+                .forEach(u -> u.close(status));
     }
 
-    /** Closes every stream here (shutdown); the future completes once all of them have ended. */
+    /**
+     * Closes every stream here (shutdown); the future completes once all Sync streams have ended (an
+     * upload stream ends once the batch in hand is stored).
+     */
     public CompletableFuture<Void> closeAll(Status status) {
+        List.copyOf(uploads).forEach(u -> Thread.ofVirtual().start(() -> u.close(status)));
         return CompletableFuture.allOf(byTenant.values().stream()
                 .flatMap(sessions -> List.copyOf(sessions).stream())
                 .map(s -> s.close(status))

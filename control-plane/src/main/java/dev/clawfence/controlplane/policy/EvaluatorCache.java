@@ -4,7 +4,9 @@ import dev.clawfence.policy.Evaluator;
 import jakarta.inject.Singleton;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 /**
  * Compiled evaluators by (tenant, version): versions never change, so an entry never goes stale; the
@@ -30,18 +32,31 @@ public final class EvaluatorCache {
     }
 
     public Evaluator evaluator(UUID tenant, PolicyVersion version) {
-        Key key = new Key(tenant, version.version());
+        return evaluator(tenant, version.version(), () -> Optional.of(version)).orElseThrow();
+    }
+
+    /**
+     * The evaluator of version {@code number}, loading the version with {@code load} only when it is not
+     * cached (event ingest asks per batch, and loading means reading and parsing the document); empty
+     * when {@code load} finds no such version.
+     */
+    public Optional<Evaluator> evaluator(UUID tenant, int number, Supplier<Optional<PolicyVersion>> load) {
+        Key key = new Key(tenant, number);
         synchronized (evaluators) {
             Evaluator cached = evaluators.get(key);
             if (cached != null) {
-                return cached;
+                return Optional.of(cached);
             }
         }
+        Optional<PolicyVersion> version = load.get();
+        if (version.isEmpty()) {
+            return Optional.empty();
+        }
         // Compiled outside the lock: two racing compilations of one version give equal evaluators.
-        Evaluator compiled = Evaluator.compile(version.document(), platform.rules());
+        Evaluator compiled = Evaluator.compile(version.get().document(), platform.rules());
         synchronized (evaluators) {
             evaluators.putIfAbsent(key, compiled);
-            return evaluators.get(key);
+            return Optional.of(evaluators.get(key));
         }
     }
 }

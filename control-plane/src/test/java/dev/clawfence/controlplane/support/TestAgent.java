@@ -104,6 +104,11 @@ public final class TestAgent implements AutoCloseable {
         return stream;
     }
 
+    /** Opens an UploadEvents stream with the client certificate; acks go to {@code acks}. */
+    public StreamObserver<dev.clawfence.proto.agent.v1.EventBatch> uploadEvents(StreamObserver<dev.clawfence.proto.agent.v1.EventAck> acks) {
+        return AgentGatewayGrpc.newStub(channel(true)).uploadEvents(acks);
+    }
+
     /** Opens a Sync stream and says hello with {@code knownSets}. */
     public Stream syncWithHello(List<String> knownSets) {
         Stream stream = sync(false);

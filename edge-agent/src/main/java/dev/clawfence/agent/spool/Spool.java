@@ -137,6 +137,7 @@ public final class Spool implements Closeable {
     private IOException syncFailure;
     private final ExecutorService syncer = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("clawfence-spool-sync").factory());
+    private volatile Runnable appendListener = () -> { };
 
     private Spool(Path dir, SpoolLimits limits, Clock clock, String bootId) {
         this.dir = dir;
@@ -221,7 +222,16 @@ public final class Spool implements Closeable {
                 syncer.execute(this::backgroundSync);
             }
         }
+        appendListener.run();
         return first;
+    }
+
+    /**
+     * Runs {@code listener} after every append, with the spool's lock held, so it must only signal
+     * (e.g. unpark a thread): the uploader sleeps until records arrive instead of polling.
+     */
+    public void onAppend(Runnable listener) {
+        this.appendListener = listener == null ? () -> { } : listener;
     }
 
     private void frameAndWrite(List<byte[]> payloads) throws IOException {

@@ -106,7 +106,7 @@ public final class SyncClient {
 
     /** Runs sessions until interrupted, waiting 1 s doubling to 60 s between failed ones; enforcement never stops meanwhile. */
     public void run() throws InterruptedException {
-        long backoff = 1000;
+        Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofMinutes(1), random);
         while (!Thread.currentThread().isInterrupted()) {
             long started = System.nanoTime();
             try {
@@ -119,13 +119,12 @@ public final class SyncClient {
                 log.accept("sync stream closed by the control plane; reconnecting");
             } catch (ExecutionException | IOException e) {
                 Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-                log.accept("warning: sync stream: " + cause.getMessage() + "; still enforcing, retrying in " + backoff / 1000 + " s");
+                Duration wait = backoff.next(Duration.ofNanos(System.nanoTime() - started));
+                log.accept("warning: sync stream: " + cause.getMessage() + "; still enforcing, retrying in " + wait.toSeconds() + " s");
+                Thread.sleep(wait);
+                continue;
             }
-            if (System.nanoTime() - started > TimeUnit.MINUTES.toNanos(1)) {
-                backoff = 1000;
-            }
-            Thread.sleep(backoff + random.nextLong(backoff / 4 + 1));
-            backoff = Math.min(backoff * 2, 60_000);
+            backoff.pause(Duration.ofNanos(System.nanoTime() - started));
         }
     }
 
