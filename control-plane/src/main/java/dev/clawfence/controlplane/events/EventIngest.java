@@ -34,7 +34,12 @@ public final class EventIngest {
     public IngestResult ingest(UUID tenant, UUID instance, EventBatch batch) {
         return access.system(tenant, Caller.agent(tenant, instance, null), tx -> tx.sql().connectionResult(connection -> {
             try {
-                return store.ingest(connection, tenant, instance, batch);
+                IngestResult result = store.ingest(connection, tenant, instance, batch);
+                if (result.stored() > 0) {
+                    // Live stream: log the batch and notify, both taking effect at commit.
+                    EventLiveStream.recordBatch(connection, tenant, instance);
+                }
+                return result;
             } catch (SQLException e) {
                 throw new DataAccessException("cannot store the event batch of instance " + instance, e);
             }

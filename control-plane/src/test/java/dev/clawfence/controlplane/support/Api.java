@@ -58,6 +58,11 @@ public final class Api {
         this.token = token;
     }
 
+    /** The bearer token this client sends. */
+    public String token() {
+        return token;
+    }
+
     public Api withToken(String other) {
         return new Api(base, other);
     }

@@ -65,6 +65,8 @@ public final class TestServer {
         props.put("clawfence.database.password", "postgres");
         props.put("clawfence.database.app-user", "clawfence_app");
         props.put("clawfence.database.app-password", APP_PASSWORD);
+        // The live event stream's keep-alive comment, short enough for a test to see one.
+        props.put("clawfence.events.stream-heartbeat", "1s");
         return props;
     }
 

@@ -1,0 +1,314 @@
+package dev.clawfence.controlplane.events;
+
+import static dev.clawfence.controlplane.events.Events.address;
+import static dev.clawfence.controlplane.events.Events.event;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.clawfence.controlplane.support.Api;
+import dev.clawfence.controlplane.support.TestServer;
+import dev.clawfence.proto.agent.v1.ConnectionEvent;
+import dev.clawfence.proto.agent.v1.Direction;
+import dev.clawfence.proto.agent.v1.EventBatch;
+import dev.clawfence.proto.agent.v1.Verdict;
+import java.io.StringReader;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.UnaryOperator;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The event list and its CSV export over real HTTP, on events stored through {@link EventIngest}. */
+class EventListIT {
+
+    private static final TestServer SERVER = TestServer.get();
+    private static final EventIngest INGEST = SERVER.context().getBean(EventIngest.class);
+    private static final Instant BASE = Instant.now().minus(2, ChronoUnit.HOURS).truncatedTo(ChronoUnit.SECONDS);
+
+    /** One tenant with two instances and 40 varied events, shared by the read-only tests. */
+    private static final Fixture FIXTURE = new Fixture();
+
+    private static final class Fixture {
+        final UUID tenant = SERVER.admin().createTenant("Event list");
+        final Api viewer = SERVER.admin().mintToken(tenant, "viewer");
+        final UUID a = instance(tenant);
+        final UUID b = instance(tenant);
+
+        Fixture() {
+            // 20 events per instance, one a minute, interleaved: instance a at even minutes, b at odd ones.
+            INGEST.ingest(tenant, a, batch(1, 20, seq -> BASE.plus(2 * seq, ChronoUnit.MINUTES), a));
+            INGEST.ingest(tenant, b, batch(1, 20, seq -> BASE.plus(2 * seq + 1, ChronoUnit.MINUTES), b));
+        }
+    }
+
+    /** Event {@code seq}: every third blocked outbound to 198.51.100.x:22 by rule "r-ssh", the rest allowed inbound from 203.0.113.x. */
+    private static EventBatch batch(long first, long last, java.util.function.LongFunction<Instant> time, UUID instance) {
+        EventBatch.Builder batch = EventBatch.newBuilder();
+        for (long seq = first; seq <= last; seq++) {
+            ConnectionEvent.Builder e = event(seq, time.apply(seq));
+            if (seq % 3 == 0) {
+                e.setDirection(Direction.DIRECTION_OUTBOUND).setVerdict(Verdict.VERDICT_BLOCKED)
+                        .setSourceAddress(address("192.0.2.10")).setDestinationAddress(address("198.51.100." + seq % 250))
+                        .setDestinationPort(22).setRuleId("r-ssh").setReason("unknown-destination");
+            } else {
+                e.setVerdict(Verdict.VERDICT_ALLOWED).setRuleId("r-web").setReason("allowlisted")
+                        .setSourceAddress(address(seq % 2 == 0 ? "2001:db8::" + seq % 250 : "203.0.113." + seq % 250));
+                if (seq % 2 == 0) {
+                    e.setDestinationAddress(address("2001:db8:ffff::1")).setIpProtocol(17);
+                }
+            }
+            batch.addEvents(e);
+        }
+        return batch.build();
+    }
+
+    @Test
+    void pagesWalkTheRangeNewestFirstWithoutGapsOrRepeats() {
+        Fixture fixture = new Fixture();
+        String path = events(fixture.tenant, "limit=7");
+        List<Map<String, Object>> all = new ArrayList<>();
+        String cursor = null;
+        int pages = 0;
+        do {
+            Api.Response r = fixture.viewer.get(cursor == null ? path : path + "&cursor=" + cursor);
+            assertThat(r.status()).as(r.toString()).isEqualTo(200);
+            all.addAll(items(r));
+            cursor = (String) r.map().get("nextCursor");
+            pages++;
+            if (pages == 2) {
+                // Newer events stored meanwhile do not shift the pages after the first.
+                INGEST.ingest(fixture.tenant, fixture.a, batch(1000, 1004, seq -> Instant.now().minusSeconds(5), fixture.a));
+            }
+        } while (cursor != null);
+
+        assertThat(pages).isEqualTo(6);
+        assertThat(all).hasSize(40);
+        List<Instant> times = all.stream().map(i -> Instant.parse((String) i.get("time"))).toList();
+        assertThat(times).isSortedAccordingTo(java.util.Comparator.reverseOrder());
+        assertThat(all.stream().map(i -> i.get("instance") + "/" + i.get("sequence")).distinct()).hasSize(40);
+        Map<String, Object> newest = all.getFirst();
+        assertThat(newest).containsEntry("instance", fixture.b.toString()).containsEntry("sequence", 20);
+        assertThat(new ArrayList<>(newest.keySet())).containsExactlyElementsOf(EventQuery.Item.COLUMNS);
+        assertThat((String) newest.get("time")).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z");
+    }
+
+    @Test
+    void itemCarriesEveryFieldOfTheStoredEvent() {
+        Api.Response r = FIXTURE.viewer.get(events(FIXTURE.tenant, "instance=" + FIXTURE.a + "&rule=r-ssh&limit=1"));
+
+        assertThat(items(r)).singleElement().satisfies(item -> assertThat(item)
+                .containsEntry("time", BASE.plus(36, ChronoUnit.MINUTES).toString().replace("Z", ".000000Z"))
+                .containsEntry("instance", FIXTURE.a.toString()).containsEntry("sequence", 18)
+                .containsEntry("direction", "outbound").containsEntry("verdict", "blocked").containsEntry("protocol", "tcp")
+                .containsEntry("sourceAddress", "192.0.2.10").containsEntry("sourcePort", 40000)
+                .containsEntry("destinationAddress", "198.51.100.18").containsEntry("destinationPort", 22)
+                .containsEntry("ruleId", "r-ssh").containsEntry("reason", "unknown-destination")
+                .containsEntry("interface", "eth0").containsEntry("country", null));
+    }
+
+    @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource(delimiter = '|', value = {
+        "verdict=blocked | 12",
+        "verdict=blocked,allowed | 40",
+        "verdict=allowed&verdict=would-block | 28",
+        "direction=outbound&verdict=blocked | 12",
+        "direction=inbound&verdict=blocked | 0",
+        "address=198.51.100.0/24 | 12",
+        "address=198.51.100.9 | 2",
+        "address=203.0.113.0/24 | 14",
+        "address=2001:db8::/32 | 14",
+        "address=203.0.113.5 | 2",
+        "port=22 | 12",
+        "protocol=udp | 14",
+        "protocol=17 | 14",
+        "rule=r-web | 28",
+        "reason=allowlisted | 28",
+        "rule=nope | 0",
+        "INSTANCE_A | 20",
+    })
+    void filtersSelectTheMatchingEvents(String query, int expected) {
+        String q = query.equals("INSTANCE_A") ? "instance=" + FIXTURE.a : query;
+        Api.Response r = FIXTURE.viewer.get(events(FIXTURE.tenant, q.replace("/", "%2F") + "&limit=1000"));
+
+        assertThat(r.status()).as(r.toString()).isEqualTo(200);
+        assertThat(items(r)).hasSize(expected);
+    }
+
+    @Test
+    void timeRangeIsFromInclusiveToExclusiveAndDefaultsToTheLastDay() throws Exception {
+        String from = enc(BASE.plus(10, ChronoUnit.MINUTES).toString());
+        String to = enc(BASE.plus(14, ChronoUnit.MINUTES).toString());
+        Api.Response range = FIXTURE.viewer.get(events(FIXTURE.tenant, "from=" + from + "&to=" + to));
+        assertThat(items(range)).extracting(i -> i.get("sequence")).containsExactly(6, 6, 5, 5);
+
+        UUID tenant = SERVER.admin().createTenant("Old events");
+        UUID instance = instance(tenant);
+        INGEST.ingest(tenant, instance, batch(1, 2, seq -> Instant.now().minus(seq == 1 ? 25 : 23, ChronoUnit.HOURS), instance));
+        Api.Response recent = SERVER.admin().get(events(tenant, ""));
+        assertThat(items(recent)).extracting(i -> i.get("sequence")).containsExactly(2);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "address=10.0.0.0/33 | address",
+        "address=10.0.0.5/8 | address",
+        "address=10.1 | address",
+        "address=1.2.3.* | address",
+        "from=2026-11-24T10:00:00Z&to=2026-11-24T09:00:00Z | from",
+        "from=yesterday | from",
+        "to=2026-11-24 | to",
+        "limit=0 | limit",
+        "limit=1001 | limit",
+        "limit=ten | limit",
+        "verdict=denied | verdict",
+        "verdict=blocked,, | verdict",
+        "direction=sideways | direction",
+        "port=65536 | port",
+        "protocol=sctp | protocol",
+        "instance=host-1 | instance",
+        "cursor=not-a-cursor | cursor",
+        "cursor=AAAA | cursor",
+    })
+    void badParametersAreProblemsNamingTheParameter(String query, String parameter) {
+        Api.Response r = FIXTURE.viewer.get(events(FIXTURE.tenant, query.replace("/", "%2F")));
+
+        assertThat(r.status()).as(r.toString()).isEqualTo(400);
+        assertThat(r.contentType()).startsWith("application/problem+json");
+        assertThat(r.errorPaths()).contains(parameter);
+    }
+
+    @Test
+    void everyBadParameterIsNamedAtOnce() {
+        Api.Response r = FIXTURE.viewer.get(events(FIXTURE.tenant, "verdict=nope&port=-1&address=x"));
+
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.errorPaths()).containsExactlyInAnyOrder("verdict", "port", "address");
+        assertThat(r.text()).contains("\\\"nope\\\" is not a verdict (one of allowed, blocked, would-block)");
+    }
+
+    @Test
+    void aCursorWorksOnlyWithTheFiltersAndTenantItWasIssuedFor() {
+        Api.Response first = FIXTURE.viewer.get(events(FIXTURE.tenant, "verdict=allowed&limit=5"));
+        String cursor = (String) first.map().get("nextCursor");
+        assertThat(cursor).isNotNull();
+
+        Api.Response same = FIXTURE.viewer.get(events(FIXTURE.tenant, "verdict=allowed&limit=5&cursor=" + cursor));
+        Api.Response otherFilter = FIXTURE.viewer.get(events(FIXTURE.tenant, "verdict=blocked&limit=5&cursor=" + cursor));
+        UUID other = SERVER.admin().createTenant("Cursor thief");
+        Api.Response otherTenant = SERVER.admin().get(events(other, "verdict=allowed&limit=5&cursor=" + cursor));
+        char[] chars = cursor.toCharArray();
+        chars[10] = chars[10] == 'A' ? 'B' : 'A';
+        Api.Response altered = FIXTURE.viewer.get(events(FIXTURE.tenant, "verdict=allowed&limit=5&cursor=" + new String(chars)));
+
+        assertThat(same.status()).isEqualTo(200);
+        assertThat(items(same)).hasSize(5);
+        assertThat(otherFilter.status()).isEqualTo(400);
+        assertThat(otherFilter.errorPaths()).containsExactly("cursor");
+        assertThat(otherTenant.status()).isEqualTo(400);
+        assertThat(otherTenant.errorPaths()).containsExactly("cursor");
+        assertThat(altered.status()).isEqualTo(400);
+    }
+
+    @Test
+    void anotherTenantsEventsAreNotFound() {
+        UUID other = SERVER.admin().createTenant("Nosy");
+        Api nosy = SERVER.admin().mintToken(other, "owner");
+
+        Api.Response r = nosy.get(events(FIXTURE.tenant, ""));
+        Api.Response own = nosy.get(events(other, ""));
+
+        assertThat(r.status()).isEqualTo(404);
+        assertThat(own.status()).isEqualTo(200);
+        assertThat(items(own)).isEmpty();
+        assertThat(own.map()).containsEntry("nextCursor", null);
+    }
+
+    @Test
+    void csvExportStreamsTheWholeRangeWithHostileTextQuoted() throws Exception {
+        UUID tenant = SERVER.admin().createTenant("Export");
+        UUID instance = instance(tenant);
+        String[] hostile = {"eth0,\"evil\"", "=cmd|' /C calc'!A0", "line\r\nbreak", "tab\tand ;semicolon", "ünïcødé"};
+        int count = 2500;
+        Instant start = Instant.now().minus(3, ChronoUnit.HOURS);
+        EventBatch.Builder batch = EventBatch.newBuilder();
+        for (int seq = 1; seq <= count; seq++) {
+            batch.addEvents(event(seq, start.plusMillis(seq * 10L)).setInterface(hostile[seq % hostile.length])
+                    .setReason("reason \"" + seq + "\",\n" + hostile[(seq + 1) % hostile.length]));
+        }
+        INGEST.ingest(tenant, instance, batch.build());
+
+        Api.Response csv = SERVER.admin().send("GET", events(tenant, "verdict=blocked"), null, Map.of("Accept", "text/csv"));
+        Api.Response json = SERVER.admin().get(events(tenant, "verdict=blocked&limit=1000"));
+
+        assertThat(csv.status()).as(csv.toString()).isEqualTo(200);
+        assertThat(csv.contentType()).startsWith("text/csv");
+        assertThat(csv.header("content-disposition")).matches("attachment; filename=\"events-\\d{8}T\\d{6}Z-\\d{8}T\\d{6}Z\\.csv\"");
+        List<CSVRecord> rows = CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true).get()
+                .parse(new StringReader(csv.text())).getRecords();
+        assertThat(csv.text()).startsWith(String.join(",", EventQuery.Item.COLUMNS) + "\r\n");
+        assertThat(rows).hasSize(count);
+        // The first 1000 rows are the first JSON page, field for field.
+        List<Map<String, Object>> page = items(json);
+        for (int i = 0; i < page.size(); i++) {
+            Map<String, Object> item = page.get(i);
+            CSVRecord row = rows.get(i);
+            for (String column : EventQuery.Item.COLUMNS) {
+                Object value = item.get(column);
+                assertThat(row.get(column)).as("row %d %s", i, column).isEqualTo(value == null ? "" : value.toString());
+            }
+        }
+        assertThat(rows.getLast().get("sequence")).isEqualTo("1");
+        assertThat(rows.stream().map(r -> r.get("interface")).distinct()).containsExactlyInAnyOrder(hostile);
+    }
+
+    @Test
+    void csvExportRefusesPagingParametersAndForeignTenants() {
+        UUID other = SERVER.admin().createTenant("No export");
+        Api nosy = SERVER.admin().mintToken(other, "viewer");
+
+        Api.Response paged = FIXTURE.viewer.send("GET", events(FIXTURE.tenant, "limit=5"), null, Map.of("Accept", "text/csv"));
+        Api.Response foreign = nosy.send("GET", events(FIXTURE.tenant, ""), null, Map.of("Accept", "text/csv"));
+
+        assertThat(paged.status()).isEqualTo(400);
+        assertThat(paged.errorPaths()).containsExactly("limit");
+        assertThat(foreign.status()).isEqualTo(404);
+    }
+
+    static String events(UUID tenant, String query) {
+        return "/api/v1/tenants/" + tenant + "/network/events" + (query.isEmpty() ? "" : "?" + query);
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> items(Api.Response r) {
+        assertThat(r.status()).as(r.toString()).isEqualTo(200);
+        return (List<Map<String, Object>>) r.map().get("items");
+    }
+
+    static String enc(String text) {
+        return URLEncoder.encode(text, StandardCharsets.UTF_8);
+    }
+
+    static UUID instance(UUID tenant) {
+        UUID id = UUID.randomUUID();
+        try (Connection c = SERVER.ownerConnection();
+                PreparedStatement s = c.prepareStatement("insert into instances (id, tenant_id, hostname) values (?, ?, 'host')")) {
+            s.setObject(1, id);
+            s.setObject(2, tenant);
+            s.executeUpdate();
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        return id;
+    }
+}
