@@ -1,6 +1,8 @@
 package dev.clawfence.controlplane.agents;
 
 import dev.clawfence.controlplane.certificates.AgentIdentity;
+import dev.clawfence.controlplane.events.InvalidRuleCountersException;
+import dev.clawfence.controlplane.events.KernelCounters;
 import dev.clawfence.controlplane.tenancy.Caller;
 import dev.clawfence.controlplane.tenancy.TenantAccess;
 import dev.clawfence.controlplane.tenancy.TenantTransaction;
@@ -12,6 +14,7 @@ import dev.clawfence.proto.agent.v1.ControlMessage;
 import dev.clawfence.proto.agent.v1.PolicyUpdate;
 import dev.clawfence.proto.agent.v1.Pong;
 import dev.clawfence.proto.agent.v1.ProtocolVersion;
+import dev.clawfence.proto.agent.v1.RuleCounters;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -60,6 +63,7 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         private final AgentStreams streams;
         private final PolicyDistribution distribution;
         private final InstanceReports reports;
+        private final KernelCounters counters;
         private static final int MAX_SHARED_UPDATES = 64;
 
         private final Executor executor = Executors.newVirtualThreadPerTaskExecutor();
@@ -67,8 +71,9 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         private final Map<UUID, Updates> updates = new ConcurrentHashMap<>();
 
         public Factory(TenantAccess access, Instances instances, AgentStreams streams, PolicyDistribution distribution,
-                InstanceReports reports) {
+                InstanceReports reports, KernelCounters counters) {
             this.access = access;
+            this.counters = counters;
             this.instances = instances;
             this.streams = streams;
             this.distribution = distribution;
@@ -212,6 +217,7 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
                             .setPong(Pong.newBuilder().setNonce(message.getPing().getNonce())).build());
                     factory.reports.seen(identity.tenantId(), identity.instanceId());
                 }
+                case RULE_COUNTERS -> ruleCounters(message.getRuleCounters());
                 case BODY_NOT_SET -> refuse("the message has no body; send hello, apply_result, drift or ping");
             }
         } catch (RuntimeException e) {
@@ -246,6 +252,14 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         if (!greeted) {
             greeted = true;
             send(factory.distribution.current(identity.tenantId()));
+        }
+    }
+
+    private void ruleCounters(RuleCounters counters) {
+        try {
+            tenant(tx -> factory.counters.store(tx, identity.instanceId(), counters));
+        } catch (InvalidRuleCountersException e) {
+            refuse(e.getMessage());
         }
     }
 
