@@ -33,6 +33,7 @@ public final class EventRollups {
 
     static final String GEO = "geo";
     static final String UNKNOWN_DESTINATION = "unknown-destination";
+    static final String PORT_CLOSED = "port-closed";
     private static final long MINUTE = 60_000_000L;
     private static final long HOUR = 60 * MINUTE;
     private static final long DAY = 24 * HOUR;
@@ -81,7 +82,7 @@ public final class EventRollups {
             if (GEO.equals(event.getReason())) {
                 source[SPECIAL]++;
             }
-            if (verdict != ALLOWED) {
+            if (verdict != ALLOWED && PORT_CLOSED.equals(event.getReason())) {
                 peer(sourcePorts, new Peer(floor(timeMicros, DAY), event.getSourceAddress(), event.getDestinationPort()),
                         timeMicros)[0]++;
             }

@@ -212,7 +212,7 @@ public final class TrafficReports {
             int ports = r.get(1, Integer.class);
             long n = r.get(2, Long.class);
             items.add(new Flag("port-probe", r.get(0, String.class), null, ports, n, time(r, 3), time(r, 4),
-                    "%s tried %,d different ports and was refused %,d times: it looks like a port scan."
+                    "%s tried %,d different closed ports (%,d refused attempts): it looks like a port scan."
                             .formatted(r.get(0, String.class), ports, n)));
         }
         for (Record r : tx.sql().fetch("""

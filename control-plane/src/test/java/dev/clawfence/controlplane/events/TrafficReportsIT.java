@@ -130,7 +130,8 @@ class TrafficReportsIT {
                     .isEqualTo(one(s, "select count(*) from connection_events where direction = 'inbound'"));
             assertThat(one(s, "select sum(allowed + blocked + would_block) from traffic_destinations_hourly")).isEqualTo(9);
             assertThat(one(s, "select sum(attempts) from traffic_source_ports_daily"))
-                    .isEqualTo(one(s, "select count(*) from connection_events where direction = 'inbound' and verdict <> 'allowed'"));
+                    .isEqualTo(one(s, "select count(*) from connection_events where direction = 'inbound' and reason = 'port-closed'"))
+                    .isEqualTo(12);
             assertThat(one(s, "select sum(hits) from rule_hits_daily")).isEqualTo(25);
         }
     }
@@ -240,7 +241,7 @@ class TrafficReportsIT {
         Map<String, Object> probe = flags.stream().filter(f -> f.get("kind").equals("port-probe")).findFirst().orElseThrow();
         assertThat(probe).containsEntry("ports", 12).containsEntry("attempts", 12);
         assertThat((String) probe.get("message")).isEqualTo(
-                "203.0.113.77 tried 12 different ports and was refused 12 times: it looks like a port scan.");
+                "203.0.113.77 tried 12 different closed ports (12 refused attempts): it looks like a port scan.");
         Map<String, Object> many = flags.stream().filter(f -> f.get("kind").equals("many-blocked")).findFirst().orElseThrow();
         assertThat(many).containsEntry("attempts", 150);
         assertThat((String) many.get("message")).contains("150 blocked connection attempts");
