@@ -42,8 +42,8 @@ import picocli.CommandLine.Option;
 
 /**
  * Ingests generated connection events through {@link EventStore} (mark lock, binary COPY into the
- * stage, INSERT into the partitioned table under row-level security, mark update, one durable commit
- * per batch) and, as references in the same run, raw binary and text COPY of the same rows straight
+ * stage, INSERT into the partitioned table under row-level security, the rollup upserts, mark update,
+ * one durable commit per batch; once more without the rollups, to see their cost) and, as references in the same run, raw binary and text COPY of the same rows straight
  * into {@code connection_events} as the superuser, with the same batches and commits. Every phase
  * starts from an empty table after a checkpoint.
  */
@@ -53,7 +53,8 @@ public final class IngestBenchmark implements Callable<Integer> {
 
     private static final String COLUMNS = "tenant_id, instance_id, sequence, time, direction, verdict, ip_protocol, "
             + "source_address, source_port, destination_address, destination_port, rule_id, reason, interface";
-    private static final String[] REASONS = {"not-allowlisted", "port-closed", "geo", "allowlisted", "unknown-destination"};
+    private static final String ROLLUP_TABLES = "event_counts_minute, rule_counter_minute, rule_hits_daily, traffic_sources_hourly, "
+            + "traffic_destinations_hourly, traffic_source_ports_daily";
 
     @Option(names = "--events", defaultValue = "2000000", description = "events per phase (default ${DEFAULT-VALUE})")
     int events;
@@ -66,6 +67,9 @@ public final class IngestBenchmark implements Callable<Integer> {
 
     @Option(names = "--rounds", defaultValue = "1", description = "times to run the three phases (default ${DEFAULT-VALUE})")
     int rounds;
+
+    @Option(names = "--skip-no-rollups", description = "skip the EventStore phase without rollups (run by default, to show their cost)")
+    boolean skipNoRollups;
 
     @Option(names = "--drop-index", split = ",", description = "indexes of connection_events to drop first, to see what they cost")
     List<String> dropIndexes = new ArrayList<>();
@@ -97,11 +101,20 @@ public final class IngestBenchmark implements Callable<Integer> {
             for (int round = 1; round <= rounds; round++) {
                 double binary = phase(url, "raw COPY binary (superuser)", work, this::copyBinary, "postgres", "postgres");
                 double text = phase(url, "raw COPY text (superuser)", work, this::copyText, "postgres", "postgres");
-                EventStore store = new EventStore(Clock.systemUTC(), 30, Duration.ofHours(1));
-                double ingest = phase(url, "EventStore ingest (app role)", work,
+                double bare = Double.NaN;
+                if (!skipNoRollups) {
+                    EventStore noRollups = new EventStore(Clock.systemUTC(), 30, Duration.ofHours(1), false);
+                    bare = phase(url, "EventStore ingest, no rollups", work,
+                            (c, stream, batch) -> ingest(noRollups, c, stream, batch), "clawfence_app", "bench");
+                }
+                EventStore store = new EventStore(Clock.systemUTC(), 30, Duration.ofHours(1), true);
+                double ingest = phase(url, "EventStore ingest + rollups", work,
                         (c, stream, batch) -> ingest(store, c, stream, batch), "clawfence_app", "bench");
-                System.out.printf("round %d: ingest/binary COPY = %.2f, text/binary COPY = %.2f, load average %s%n",
-                        round, ingest / binary, text / binary, loadAverage());
+                printRollups(url);
+                timeReports(url);
+                System.out.printf("round %d: ingest+rollups/binary COPY = %.2f, no rollups/binary = %.2f, "
+                        + "text/binary COPY = %.2f, load average %s%n",
+                        round, ingest / binary, bare / binary, text / binary, loadAverage());
             }
         } finally {
             // EmbeddedPostgres cleans its data directory on close; remove the temporary parent if left.
@@ -117,7 +130,7 @@ public final class IngestBenchmark implements Callable<Integer> {
     private double phase(String url, String name, List<List<EventBatch>> work, BatchWriter writer, String user,
             String password) throws Exception {
         try (Connection owner = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = owner.createStatement()) {
-            s.execute("truncate connection_events, event_ingest_marks");
+            s.execute("truncate connection_events, event_ingest_marks, " + ROLLUP_TABLES);
             s.execute("checkpoint");
         }
         ExecutorService pool = Executors.newFixedThreadPool(streams);
@@ -277,6 +290,7 @@ public final class IngestBenchmark implements Callable<Integer> {
                 ByteString remote = v6 ? v6(0x10000 + random.nextInt(4096))
                         : inbound ? v4(203, 0, 113, random.nextInt(256)) : v4(198, 51, 100, random.nextInt(256));
                 int verdict = random.nextInt(10);
+                boolean allowed = verdict >= 6 && verdict < 9;
                 batch.addEvents(ConnectionEvent.newBuilder()
                         .setSequence(seq)
                         .setTimeEpochMicros(startMicros + seq * stepMicros)
@@ -287,8 +301,8 @@ public final class IngestBenchmark implements Callable<Integer> {
                         .setSourcePort(1024 + random.nextInt(64000))
                         .setDestinationPort(random.nextInt(3) == 0 ? 22 : 443)
                         .setVerdict(verdict < 6 ? Verdict.VERDICT_BLOCKED : verdict < 9 ? Verdict.VERDICT_ALLOWED : Verdict.VERDICT_WOULD_BLOCK)
-                        .setRuleId(verdict < 6 ? "" : rules.get(random.nextInt(rules.size())))
-                        .setReason(REASONS[random.nextInt(REASONS.length)])
+                        .setRuleId(allowed ? rules.get(random.nextInt(rules.size())) : "")
+                        .setReason(reason(random, inbound, allowed))
                         .setInterface("eth0"));
                 if (batch.getEventsCount() == batchSize || seq == perStream) {
                     batches.add(batch.build());
@@ -298,6 +312,73 @@ public final class IngestBenchmark implements Callable<Integer> {
             work.add(batches);
         }
         return work;
+    }
+
+    /** A reason that fits the decision: the policy's steps give each verdict and direction its own reasons. */
+    private static String reason(SplittableRandom random, boolean inbound, boolean allowed) {
+        if (allowed) {
+            return inbound ? "allowlisted" : "destination-allowed";
+        }
+        int r = random.nextInt(10);
+        if (inbound) {
+            return r < 7 ? "not-allowlisted" : r < 9 ? "port-closed" : "geo";
+        }
+        return r < 8 ? "unknown-destination" : "port-closed";
+    }
+
+    /** Rows in each rollup table after the rollup phase: what the upserts keep per event. */
+    private void printRollups(String url) throws SQLException {
+        StringBuilder line = new StringBuilder("rollup rows:");
+        try (Connection owner = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = owner.createStatement()) {
+            for (String table : ROLLUP_TABLES.split(", ")) {
+                try (ResultSet rs = s.executeQuery("select count(*), pg_total_relation_size('" + table + "') from " + table)) {
+                    rs.next();
+                    line.append(String.format(" %s %,d (%,d kB)", table, rs.getLong(1), rs.getLong(2) / 1024));
+                }
+            }
+        }
+        System.out.println(line);
+    }
+
+    /** How long the report queries take on these rollups, as the app role (median of 5 after a warm-up). */
+    private void timeReports(String url) throws SQLException {
+        Instant to = Instant.now().plusSeconds(60);
+        Instant from = to.minus(Duration.ofDays(1));
+        String[][] queries = {
+            {"summary (minute buckets, 24 h)", "select date_trunc('minute', minute, 'UTC'), direction, verdict, sum(events) from event_counts_minute where minute >= ? and minute < ? group by 1, 2, 3"},
+            {"top 10 blocked sources (24 h)", "select address, sum(blocked) from traffic_sources_hourly where hour >= ? and hour < ? group by address having sum(blocked) > 0 order by 2 desc limit 10"},
+            {"top 10 destinations (24 h)", "select address, port, sum(allowed + blocked + would_block) from traffic_destinations_hourly where hour >= ? and hour < ? group by 1, 2 order by 3 desc limit 10"},
+            {"port probes (24 h)", "select address, count(distinct port) from traffic_source_ports_daily where day >= (?::timestamptz at time zone 'UTC')::date and day < ?::timestamptz at time zone 'UTC' group by address having count(distinct port) >= 10"},
+            {"new sources (7 days)", "select address from traffic_sources_hourly where hour < ? group by address having min(first_seen) >= ?"},
+        };
+        try (Connection c = DriverManager.getConnection(url, "clawfence_app", "bench")) {
+            c.setAutoCommit(false);
+            try (PreparedStatement context = c.prepareStatement("select set_config('clawfence.tenant_id', ?, true)")) {
+                context.setString(1, tenant.toString());
+                context.execute();
+            }
+            for (String[] query : queries) {
+                long[] nanos = new long[6];
+                for (int i = 0; i < nanos.length; i++) {
+                    long start = System.nanoTime();
+                    try (PreparedStatement s = c.prepareStatement(query[1])) {
+                        boolean newSources = query[0].startsWith("new");
+                        s.setObject(1, java.time.OffsetDateTime.ofInstant(newSources ? to : from, java.time.ZoneOffset.UTC));
+                        s.setObject(2, java.time.OffsetDateTime.ofInstant(newSources ? to.minus(Duration.ofDays(7)) : to, java.time.ZoneOffset.UTC));
+                        try (ResultSet rs = s.executeQuery()) {
+                            while (rs.next()) {
+                                // read every row, as the endpoint does
+                            }
+                        }
+                    }
+                    nanos[i] = System.nanoTime() - start;
+                }
+                long[] timed = java.util.Arrays.copyOfRange(nanos, 1, nanos.length);
+                java.util.Arrays.sort(timed);
+                System.out.printf("  query %-32s %7.1f ms%n", query[0], timed[timed.length / 2] / 1e6);
+            }
+            c.commit();
+        }
     }
 
     private static ByteString v4(int a, int b, int c, int d) {

@@ -1,6 +1,8 @@
 package dev.clawfence.controlplane.agents;
 
 import dev.clawfence.controlplane.certificates.AgentIdentity;
+import dev.clawfence.controlplane.events.InvalidRuleCountersException;
+import dev.clawfence.controlplane.events.KernelCounters;
 import dev.clawfence.controlplane.tenancy.Caller;
 import dev.clawfence.controlplane.tenancy.TenantAccess;
 import dev.clawfence.controlplane.tenancy.TenantTransaction;
@@ -14,6 +16,7 @@ import dev.clawfence.proto.agent.v1.ControlMessage;
 import dev.clawfence.proto.agent.v1.PolicyUpdate;
 import dev.clawfence.proto.agent.v1.Pong;
 import dev.clawfence.proto.agent.v1.ProtocolVersion;
+import dev.clawfence.proto.agent.v1.RuleCounters;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -63,6 +66,7 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         private final PolicyDistribution distribution;
         private final InstanceReports reports;
         private final ActiveConnectionsStore connections;
+        private final KernelCounters counters;
         private static final int MAX_SHARED_UPDATES = 64;
 
         private final Executor executor = Executors.newVirtualThreadPerTaskExecutor();
@@ -70,13 +74,14 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         private final Map<UUID, Updates> updates = new ConcurrentHashMap<>();
 
         public Factory(TenantAccess access, Instances instances, AgentStreams streams, PolicyDistribution distribution,
-                InstanceReports reports, ActiveConnectionsStore connections) {
+                InstanceReports reports, ActiveConnectionsStore connections, KernelCounters counters) {
             this.access = access;
+            this.counters = counters;
+            this.connections = connections;
             this.instances = instances;
             this.streams = streams;
             this.distribution = distribution;
             this.reports = reports;
-            this.connections = connections;
         }
 
         SyncSession open(AgentIdentity identity, String remoteAddress, ServerCallStreamObserver<ControlMessage> out) {
@@ -217,6 +222,7 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
                     factory.reports.seen(identity.tenantId(), identity.instanceId());
                 }
                 case ACTIVE_CONNECTIONS -> activeConnections(message.getActiveConnections());
+                case RULE_COUNTERS -> ruleCounters(message.getRuleCounters());
                 case BODY_NOT_SET -> refuse("the message has no body; send hello, apply_result, drift or ping");
             }
         } catch (RuntimeException e) {
@@ -280,6 +286,14 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         if (!greeted) {
             greeted = true;
             send(factory.distribution.current(identity.tenantId()));
+        }
+    }
+
+    private void ruleCounters(RuleCounters counters) {
+        try {
+            tenant(tx -> factory.counters.store(tx, identity.instanceId(), counters));
+        } catch (InvalidRuleCountersException e) {
+            refuse(e.getMessage());
         }
     }
 

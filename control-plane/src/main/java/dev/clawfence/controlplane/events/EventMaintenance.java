@@ -5,6 +5,7 @@ import io.micronaut.context.annotation.Context;
 import jakarta.annotation.PreDestroy;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -13,7 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs {@link EventPartitions} once at start (so ingest finds its partitions before the first batch)
+ * Runs {@link EventPartitions} (and the rollups' retention, {@link EventRollups#expire}) once at start (so ingest finds its partitions before the first batch)
  * and then every {@code clawfence.events.maintenance-interval}. Every replica runs it; the advisory
  * lock lets one do the work and the others skip.
  */
@@ -39,16 +40,25 @@ public final class EventMaintenance implements AutoCloseable {
 
     /** Creates and drops partitions now; returns what it did. */
     public EventPartitions.Maintenance maintain() {
+        long[] expired = {0};
         EventPartitions.Maintenance done = database.asOwner(sql -> sql.connectionResult(connection -> {
             try {
-                return EventPartitions.maintain(connection, clock.instant(), config.retentionDaysOrDefault(),
-                        config.daysAheadOrDefault());
+                Instant now = clock.instant();
+                EventPartitions.Maintenance partitions = EventPartitions.maintain(connection, now,
+                        config.retentionDaysOrDefault(), config.daysAheadOrDefault());
+                if (!partitions.skipped()) {
+                    // Rollups follow the event retention, so a chart never counts events the list no longer has.
+                    expired[0] = EventRollups.expire(connection,
+                            EventPartitions.retainedFrom(now, config.retentionDaysOrDefault()));
+                }
+                return partitions;
             } catch (SQLException e) {
-                throw new DataAccessException("cannot maintain the connection_events partitions", e);
+                throw new DataAccessException("cannot maintain the connection_events partitions and rollups", e);
             }
         }));
-        if (!done.created().isEmpty() || !done.dropped().isEmpty()) {
-            LOG.info("Event partitions: created {}, dropped {}", done.created(), done.dropped());
+        if (!done.created().isEmpty() || !done.dropped().isEmpty() || expired[0] > 0) {
+            LOG.info("Event partitions: created {}, dropped {}; rollup rows expired: {}", done.created(), done.dropped(),
+                    expired[0]);
         }
         return done;
     }

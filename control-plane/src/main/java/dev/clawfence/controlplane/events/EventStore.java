@@ -26,7 +26,9 @@ import org.postgresql.copy.CopyIn;
  *
  * <p>PostgreSQL refuses {@code COPY FROM} into a table with row-level security (even forced for its
  * owner), so rows go by binary COPY into a session-local temporary stage and from there by one
- * {@code INSERT … SELECT} into {@code connection_events}, where the tenant policy checks them.
+ * {@code INSERT … SELECT} into {@code connection_events}, where the tenant policy checks them. The
+ * stored events are then added to the rollups ({@link EventRollups}) in the same transaction, so
+ * charts and flags count every stored event once, retries included.
  */
 public final class EventStore {
 
@@ -52,17 +54,26 @@ public final class EventStore {
     private final Clock clock;
     private final int retentionDays;
     private final Duration futureTolerance;
+    private final boolean rollups;
+
+    /** A store that keeps the rollups ({@link EventRollups}) current in each ingest transaction. */
+    public EventStore(Clock clock, int retentionDays, Duration futureTolerance) {
+        this(clock, retentionDays, futureTolerance, true);
+    }
 
     /**
      * @param retentionDays events older than the start of the UTC day this many days ago are counted
      *     as expired instead of stored (their partitions are dropped)
      * @param futureTolerance how far ahead of the clock an event's time may lie before it is clamped
      *     to the receive time; must be shorter than the partitions created ahead
+     * @param rollups whether to add each batch to the rollups in the same transaction (off only to
+     *     measure what they cost)
      */
-    public EventStore(Clock clock, int retentionDays, Duration futureTolerance) {
+    public EventStore(Clock clock, int retentionDays, Duration futureTolerance, boolean rollups) {
         this.clock = clock;
         this.retentionDays = retentionDays;
         this.futureTolerance = futureTolerance;
+        this.rollups = rollups;
     }
 
     /**
@@ -91,6 +102,7 @@ public final class EventStore {
         long last = mark;
         if (first < batch.getEventsCount()) {
             BinaryCopyRows rows = new BinaryCopyRows((batch.getEventsCount() - first) * 140);
+            EventRollups rollup = rollups ? new EventRollups() : null;
             for (int i = first; i < batch.getEventsCount(); i++) {
                 ConnectionEvent event = batch.getEvents(i);
                 last = event.getSequence();
@@ -104,6 +116,9 @@ public final class EventStore {
                     time = nowMicros;
                 }
                 write(rows, event, time);
+                if (rollup != null) {
+                    rollup.add(event, time);
+                }
                 stored++;
             }
             rows.finish();
@@ -113,6 +128,9 @@ public final class EventStore {
                     move.setObject(1, tenant);
                     move.setObject(2, instance);
                     move.executeUpdate();
+                }
+                if (rollup != null) {
+                    rollup.write(connection, tenant, instance);
                 }
             }
         }

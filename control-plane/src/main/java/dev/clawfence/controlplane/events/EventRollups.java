@@ -1,0 +1,321 @@
+package dev.clawfence.controlplane.events;
+
+import com.google.protobuf.ByteString;
+import dev.clawfence.proto.agent.v1.ConnectionEvent;
+import dev.clawfence.proto.agent.v1.Direction;
+import dev.clawfence.proto.agent.v1.Verdict;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The rollups of one instance's batch (tables of {@code V008__event_rollups.sql}): the batch's stored
+ * events are added up in Java first ({@link #add}), then each rollup table gets one
+ * {@code INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE} with the batch's distinct keys, in the
+ * ingest transaction ({@link #write}). Every key holds the instance, and the instance's batches are
+ * serialised by its mark lock, so no two ingest transactions ever touch the same rollup row.
+ *
+ * <p>Sources are those of inbound attempts, destinations those of outbound ones (the other end, as the
+ * events' {@code peer_address}); the host's own address in either role says nothing about who knocks.
+ */
+public final class EventRollups {
+
+    static final String GEO = "geo";
+    static final String UNKNOWN_DESTINATION = "unknown-destination";
+    static final String PORT_CLOSED = "port-closed";
+    private static final long MINUTE = 60_000_000L;
+    private static final long HOUR = 60 * MINUTE;
+    private static final long DAY = 24 * HOUR;
+    /** The tables, each with its time-bucket column, in the order retention deletes them. */
+    static final List<String[]> TABLES = List.of(
+            new String[] {"event_counts_minute", "minute"},
+            new String[] {"rule_counter_minute", "minute"},
+            new String[] {"rule_hits_daily", "day"},
+            new String[] {"traffic_sources_hourly", "hour"},
+            new String[] {"traffic_destinations_hourly", "hour"},
+            new String[] {"traffic_source_ports_daily", "day"});
+
+    private record Count(long minute, int direction, int verdict) {}
+
+    private record RuleDay(long day, String rule) {}
+
+    private record Peer(long bucket, ByteString address, int port) {}
+
+    /** Per key: allowed, blocked, would-block, the reason's special count, first seen, last seen. */
+    private static final int ALLOWED = 0;
+    private static final int BLOCKED = 1;
+    private static final int WOULD_BLOCK = 2;
+    private static final int SPECIAL = 3;
+    private static final int FIRST = 4;
+    private static final int LAST = 5;
+
+    private final Map<Count, long[]> counts = new HashMap<>();
+    private final Map<RuleDay, long[]> ruleHits = new HashMap<>();
+    private final Map<Peer, long[]> sources = new HashMap<>();
+    private final Map<Peer, long[]> destinations = new HashMap<>();
+    private final Map<Peer, long[]> sourcePorts = new HashMap<>();
+
+    /** Adds one stored event, at {@code timeMicros} (its time as stored, clamped or not). */
+    public void add(ConnectionEvent event, long timeMicros) {
+        boolean inbound = event.getDirection() == Direction.DIRECTION_INBOUND;
+        int verdict = verdictIndex(event.getVerdict());
+        counts.computeIfAbsent(new Count(floor(timeMicros, MINUTE), inbound ? 0 : 1, verdict), k -> new long[1])[0]++;
+        if (!event.getRuleId().isEmpty()) {
+            long[] hit = ruleHits.computeIfAbsent(new RuleDay(floor(timeMicros, DAY), event.getRuleId()), k -> new long[2]);
+            hit[0]++;
+            hit[1] = Math.max(hit[1], timeMicros);
+        }
+        if (inbound) {
+            long[] source = peer(sources, new Peer(floor(timeMicros, HOUR), event.getSourceAddress(), 0), timeMicros);
+            source[verdict]++;
+            if (GEO.equals(event.getReason())) {
+                source[SPECIAL]++;
+            }
+            if (verdict != ALLOWED && PORT_CLOSED.equals(event.getReason())) {
+                peer(sourcePorts, new Peer(floor(timeMicros, DAY), event.getSourceAddress(), event.getDestinationPort()),
+                        timeMicros)[0]++;
+            }
+        } else {
+            long[] destination = peer(destinations,
+                    new Peer(floor(timeMicros, HOUR), event.getDestinationAddress(), event.getDestinationPort()), timeMicros);
+            destination[verdict]++;
+            if (UNKNOWN_DESTINATION.equals(event.getReason())) {
+                destination[SPECIAL]++;
+            }
+        }
+    }
+
+    /** Whether no event has been added. */
+    public boolean isEmpty() {
+        return counts.isEmpty();
+    }
+
+    /** Adds what {@link #add} collected to the rollup tables of {@code instance}, in the caller's transaction. */
+    public void write(Connection connection, UUID tenant, UUID instance) throws SQLException {
+        if (isEmpty()) {
+            return;
+        }
+        writeCounts(connection, tenant, instance);
+        writeRuleHits(connection, tenant, instance);
+        writeSources(connection, tenant, instance);
+        writeDestinations(connection, tenant, instance);
+        writeSourcePorts(connection, tenant, instance);
+    }
+
+    /**
+     * Deletes the rollup rows of every tenant whose bucket starts before {@code retainedFrom}, on a
+     * connection of the owner role inside its transaction; returns the rows deleted.
+     */
+    public static long expire(Connection owner, Instant retainedFrom) throws SQLException {
+        try (Statement s = owner.createStatement()) {
+            // The expiry policy of each table lets the owner delete across tenants only with this set.
+            s.execute("set local clawfence.maintenance = 'expiry'");
+        }
+        long deleted = 0;
+        for (String[] table : TABLES) {
+            try (PreparedStatement delete = owner.prepareStatement(
+                    "delete from " + table[0] + " where " + table[1] + " < ?")) {
+                if (table[1].equals("day")) {
+                    delete.setObject(1, retainedFrom.atOffset(ZoneOffset.UTC).toLocalDate());
+                } else {
+                    delete.setObject(1, OffsetDateTime.ofInstant(retainedFrom, ZoneOffset.UTC));
+                }
+                deleted += delete.executeUpdate();
+            }
+        }
+        return deleted;
+    }
+
+    private void writeCounts(Connection c, UUID tenant, UUID instance) throws SQLException {
+        int n = counts.size();
+        Long[] minutes = new Long[n];
+        String[] directions = new String[n];
+        String[] verdicts = new String[n];
+        Long[] events = new Long[n];
+        int i = 0;
+        for (Map.Entry<Count, long[]> e : counts.entrySet()) {
+            minutes[i] = e.getKey().minute() / 1_000_000;
+            directions[i] = e.getKey().direction() == 0 ? "inbound" : "outbound";
+            verdicts[i] = verdictName(e.getKey().verdict());
+            events[i] = e.getValue()[0];
+            i++;
+        }
+        try (PreparedStatement s = c.prepareStatement("""
+                insert into event_counts_minute as t (tenant_id, instance_id, minute, direction, verdict, events)
+                select ?, ?, to_timestamp(m), d, v, n from unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[]) as u(m, d, v, n)
+                on conflict (tenant_id, instance_id, minute, direction, verdict) do update set events = t.events + excluded.events""")) {
+            s.setObject(1, tenant);
+            s.setObject(2, instance);
+            s.setArray(3, c.createArrayOf("bigint", minutes));
+            s.setArray(4, c.createArrayOf("text", directions));
+            s.setArray(5, c.createArrayOf("text", verdicts));
+            s.setArray(6, c.createArrayOf("bigint", events));
+            s.executeUpdate();
+        }
+    }
+
+    private void writeRuleHits(Connection c, UUID tenant, UUID instance) throws SQLException {
+        if (ruleHits.isEmpty()) {
+            return;
+        }
+        int n = ruleHits.size();
+        Long[] days = new Long[n];
+        String[] rules = new String[n];
+        Long[] hits = new Long[n];
+        Long[] last = new Long[n];
+        int i = 0;
+        for (Map.Entry<RuleDay, long[]> e : ruleHits.entrySet()) {
+            days[i] = e.getKey().day() / 1_000_000;
+            rules[i] = e.getKey().rule();
+            hits[i] = e.getValue()[0];
+            last[i] = e.getValue()[1];
+            i++;
+        }
+        try (PreparedStatement s = c.prepareStatement("""
+                insert into rule_hits_daily as t (tenant_id, instance_id, day, rule_id, hits, last_hit_at)
+                select ?, ?, (to_timestamp(d) at time zone 'UTC')::date, r, h, timestamptz 'epoch' + l * interval '1 microsecond'
+                  from unnest(?::bigint[], ?::text[], ?::bigint[], ?::bigint[]) as u(d, r, h, l)
+                on conflict (tenant_id, instance_id, day, rule_id) do update
+                   set hits = t.hits + excluded.hits, last_hit_at = greatest(t.last_hit_at, excluded.last_hit_at)""")) {
+            s.setObject(1, tenant);
+            s.setObject(2, instance);
+            s.setArray(3, c.createArrayOf("bigint", days));
+            s.setArray(4, c.createArrayOf("text", rules));
+            s.setArray(5, c.createArrayOf("bigint", hits));
+            s.setArray(6, c.createArrayOf("bigint", last));
+            s.executeUpdate();
+        }
+    }
+
+    private void writeSources(Connection c, UUID tenant, UUID instance) throws SQLException {
+        writePeers(c, tenant, instance, sources, false, """
+                insert into traffic_sources_hourly as t (tenant_id, instance_id, hour, address, allowed, blocked, would_block,
+                                                         geo, first_seen, last_seen)
+                select ?, ?, to_timestamp(b), a::inet, al, bl, wb, sp,
+                       timestamptz 'epoch' + f * interval '1 microsecond', timestamptz 'epoch' + l * interval '1 microsecond'
+                  from unnest(?::bigint[], ?::text[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
+                       as u(b, a, p, al, bl, wb, sp, f, l)
+                on conflict (tenant_id, instance_id, hour, address) do update
+                   set allowed = t.allowed + excluded.allowed, blocked = t.blocked + excluded.blocked,
+                       would_block = t.would_block + excluded.would_block, geo = t.geo + excluded.geo,
+                       first_seen = least(t.first_seen, excluded.first_seen), last_seen = greatest(t.last_seen, excluded.last_seen)""");
+    }
+
+    private void writeDestinations(Connection c, UUID tenant, UUID instance) throws SQLException {
+        writePeers(c, tenant, instance, destinations, false, """
+                insert into traffic_destinations_hourly as t (tenant_id, instance_id, hour, address, port, allowed, blocked,
+                                                              would_block, unknown, first_seen, last_seen)
+                select ?, ?, to_timestamp(b), a::inet, p, al, bl, wb, sp,
+                       timestamptz 'epoch' + f * interval '1 microsecond', timestamptz 'epoch' + l * interval '1 microsecond'
+                  from unnest(?::bigint[], ?::text[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
+                       as u(b, a, p, al, bl, wb, sp, f, l)
+                on conflict (tenant_id, instance_id, hour, address, port) do update
+                   set allowed = t.allowed + excluded.allowed, blocked = t.blocked + excluded.blocked,
+                       would_block = t.would_block + excluded.would_block, unknown = t.unknown + excluded.unknown,
+                       first_seen = least(t.first_seen, excluded.first_seen), last_seen = greatest(t.last_seen, excluded.last_seen)""");
+    }
+
+    private void writeSourcePorts(Connection c, UUID tenant, UUID instance) throws SQLException {
+        writePeers(c, tenant, instance, sourcePorts, true, """
+                insert into traffic_source_ports_daily as t (tenant_id, instance_id, day, address, port, attempts,
+                                                             first_seen, last_seen)
+                select ?, ?, (to_timestamp(b) at time zone 'UTC')::date, a::inet, p, al,
+                       timestamptz 'epoch' + f * interval '1 microsecond', timestamptz 'epoch' + l * interval '1 microsecond'
+                  from unnest(?::bigint[], ?::text[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
+                       as u(b, a, p, al, bl, wb, sp, f, l)
+                on conflict (tenant_id, instance_id, day, address, port) do update
+                   set attempts = t.attempts + excluded.attempts,
+                       first_seen = least(t.first_seen, excluded.first_seen), last_seen = greatest(t.last_seen, excluded.last_seen)""");
+    }
+
+    /** One upsert of {@code peers}: bucket, address, port, the three verdicts, the special count, first, last. */
+    private static void writePeers(Connection c, UUID tenant, UUID instance, Map<Peer, long[]> peers, boolean single,
+            String sql) throws SQLException {
+        if (peers.isEmpty()) {
+            return;
+        }
+        int n = peers.size();
+        Long[] buckets = new Long[n];
+        String[] addresses = new String[n];
+        Integer[] ports = new Integer[n];
+        Long[][] columns = new Long[6][n];
+        int i = 0;
+        for (Map.Entry<Peer, long[]> e : peers.entrySet()) {
+            buckets[i] = e.getKey().bucket() / 1_000_000;
+            addresses[i] = text(e.getKey().address());
+            ports[i] = e.getKey().port();
+            long[] v = e.getValue();
+            for (int col = 0; col < 6; col++) {
+                // Source-port rows keep one count, in the first column.
+                columns[col][i] = single && col > ALLOWED && col < FIRST ? 0L : v[col];
+            }
+            i++;
+        }
+        try (PreparedStatement s = c.prepareStatement(sql)) {
+            s.setObject(1, tenant);
+            s.setObject(2, instance);
+            s.setArray(3, c.createArrayOf("bigint", buckets));
+            s.setArray(4, c.createArrayOf("text", addresses));
+            s.setArray(5, c.createArrayOf("integer", ports));
+            for (int col = 0; col < 6; col++) {
+                s.setArray(6 + col, c.createArrayOf("bigint", columns[col]));
+            }
+            s.executeUpdate();
+        }
+    }
+
+    private static long[] peer(Map<Peer, long[]> peers, Peer key, long timeMicros) {
+        long[] row = peers.get(key);
+        if (row == null) {
+            row = new long[] {0, 0, 0, 0, timeMicros, timeMicros};
+            peers.put(key, row);
+        } else {
+            row[FIRST] = Math.min(row[FIRST], timeMicros);
+            row[LAST] = Math.max(row[LAST], timeMicros);
+        }
+        return row;
+    }
+
+    /** PostgreSQL's text form of an address the batch check accepted (4 or 16 bytes; a v4-mapped one stays IPv6). */
+    static String text(ByteString address) {
+        try {
+            byte[] bytes = address.toByteArray();
+            InetAddress parsed = bytes.length == 16 ? Inet6Address.getByAddress(null, bytes, null) : InetAddress.getByAddress(bytes);
+            return parsed.getHostAddress();
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("not an address: " + address.size() + " bytes", e);
+        }
+    }
+
+    private static long floor(long micros, long unit) {
+        return Math.floorDiv(micros, unit) * unit;
+    }
+
+    private static int verdictIndex(Verdict verdict) {
+        return switch (verdict) {
+            case VERDICT_ALLOWED -> ALLOWED;
+            case VERDICT_BLOCKED -> BLOCKED;
+            case VERDICT_WOULD_BLOCK -> WOULD_BLOCK;
+            default -> throw new IllegalArgumentException("not a storable verdict: " + verdict);
+        };
+    }
+
+    private static String verdictName(int index) {
+        return switch (index) {
+            case ALLOWED -> "allowed";
+            case BLOCKED -> "blocked";
+            default -> "would-block";
+        };
+    }
+}

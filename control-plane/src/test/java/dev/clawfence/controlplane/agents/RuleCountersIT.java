@@ -1,0 +1,107 @@
+package dev.clawfence.controlplane.agents;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.clawfence.controlplane.certificates.CertificateAuthority;
+import dev.clawfence.controlplane.support.Api;
+import dev.clawfence.controlplane.support.TestAgent;
+import dev.clawfence.controlplane.support.TestServer;
+import dev.clawfence.proto.agent.v1.AgentMessage;
+import dev.clawfence.proto.agent.v1.Direction;
+import dev.clawfence.proto.agent.v1.RuleCount;
+import dev.clawfence.proto.agent.v1.RuleCounters;
+import dev.clawfence.proto.agent.v1.Verdict;
+import io.grpc.Status;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Kernel rule counters sent on the Sync stream reach the summary as exact attempts. */
+class RuleCountersIT {
+
+    private final TestServer server = TestServer.get();
+    private final Api admin = server.admin();
+    private final AgentGatewayServer gateway = server.context().getBean(AgentGatewayServer.class);
+    private final X509Certificate ca = server.context().getBean(CertificateAuthority.class).certificate();
+    private final List<TestAgent> agents = new ArrayList<>();
+
+    @AfterEach
+    void closeAgents() {
+        agents.forEach(TestAgent::close);
+    }
+
+    private TestAgent enrolledAgent(UUID tenant) {
+        Api.Response token = admin.post("/api/v1/tenants/" + tenant + "/enrollment-tokens", Map.of());
+        TestAgent agent = new TestAgent(gateway.port(), ca);
+        agents.add(agent);
+        agent.enroll((String) token.map().get("token"));
+        return agent;
+    }
+
+    private static AgentMessage counters(Instant end, RuleCount.Builder... counts) {
+        RuleCounters.Builder counters = RuleCounters.newBuilder().setFromEpochMillis(end.minusSeconds(10).toEpochMilli())
+                .setToEpochMillis(end.toEpochMilli()).setPolicyVersion(1);
+        for (RuleCount.Builder count : counts) {
+            counters.addCounts(count);
+        }
+        return AgentMessage.newBuilder().setRuleCounters(counters).build();
+    }
+
+    private static RuleCount.Builder count(Direction direction, Verdict verdict, String reason, long attempts) {
+        return RuleCount.newBuilder().setDirection(direction).setVerdict(verdict).setReason(reason).setAttempts(attempts);
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> attempts(UUID tenant) {
+        Map<String, Object> summary = admin.get("/api/v1/tenants/" + tenant + "/network/events/summary").map();
+        return ((List<Map<String, Object>>) summary.get("totals")).stream().collect(Collectors.toMap(
+                t -> t.get("direction") + " " + t.get("verdict"), t -> String.valueOf(t.get("attempts"))));
+    }
+
+    @Test
+    void countersAddUpPerDirectionAndVerdictInTheSummary() {
+        UUID tenant = admin.createTenant("Counters");
+        TestAgent.Stream stream = enrolledAgent(tenant).syncWithHello(List.of());
+        Instant now = Instant.now();
+        assertThat(admin.get("/api/v1/tenants/" + tenant + "/network/events/summary").map().get("attempts"))
+                .as("before any counters").isNull();
+
+        stream.send(counters(now.minusSeconds(20),
+                count(Direction.DIRECTION_INBOUND, Verdict.VERDICT_BLOCKED, "not-allowlisted", 12_000),
+                count(Direction.DIRECTION_INBOUND, Verdict.VERDICT_BLOCKED, "port-closed", 400),
+                count(Direction.DIRECTION_OUTBOUND, Verdict.VERDICT_ALLOWED, "destination-allowed", 7).setRuleId("out-1")));
+        stream.send(counters(now,
+                count(Direction.DIRECTION_INBOUND, Verdict.VERDICT_BLOCKED, "not-allowlisted", 8),
+                count(Direction.DIRECTION_INBOUND, Verdict.VERDICT_ALLOWED, "allowlisted", 0)));
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> "12408".equals(attempts(tenant).get("inbound blocked")));
+        assertThat(attempts(tenant)).containsEntry("outbound allowed", "7").containsEntry("inbound allowed", "0")
+                .containsEntry("outbound blocked", "0");
+        assertThat(admin.get("/api/v1/tenants/" + tenant + "/network/events/summary").map())
+                .containsEntry("attempts", 12_415).containsEntry("shown", 0);
+        assertThat(stream.ended.get()).isNull();
+    }
+
+    @Test
+    void malformedCountersEndTheStreamNamingTheField() {
+        UUID tenant = admin.createTenant("Bad counters");
+        TestAgent.Stream stream = enrolledAgent(tenant).syncWithHello(List.of());
+
+        stream.send(counters(Instant.now(), count(Direction.DIRECTION_INBOUND, Verdict.VERDICT_BLOCKED, "geo", 5),
+                count(Direction.DIRECTION_INBOUND, Verdict.VERDICT_BLOCKED, "geo", 1).setVerdictValue(9)));
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> stream.ended.get() != null);
+        assertThat(stream.ended.get().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(stream.ended.get().getDescription())
+                .contains("rule_counters.counts[1].verdict: 9 is not a known verdict");
+        assertThat(attempts(tenant).get("inbound blocked")).as("nothing of the message stored").isEqualTo("null");
+    }
+}
