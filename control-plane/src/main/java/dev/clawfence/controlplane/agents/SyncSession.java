@@ -60,6 +60,7 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         private final AgentStreams streams;
         private final PolicyDistribution distribution;
         private final InstanceReports reports;
+        private final EncodedOnce encoded;
         private static final int MAX_SHARED_UPDATES = 64;
 
         private final Executor executor = Executors.newVirtualThreadPerTaskExecutor();
@@ -67,12 +68,13 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         private final Map<UUID, Updates> updates = new ConcurrentHashMap<>();
 
         public Factory(TenantAccess access, Instances instances, AgentStreams streams, PolicyDistribution distribution,
-                InstanceReports reports) {
+                InstanceReports reports, EncodedOnce encoded) {
             this.access = access;
             this.instances = instances;
             this.streams = streams;
             this.distribution = distribution;
             this.reports = reports;
+            this.encoded = encoded;
         }
 
         SyncSession open(AgentIdentity identity, String remoteAddress, ServerCallStreamObserver<ControlMessage> out) {
@@ -85,7 +87,8 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
 
         /**
          * The update carrying {@code compiled} and, of its sets, those at {@code lacking}; built once per
-         * compilation and distinct set of lacking sets (after a save, the same for nearly every stream).
+         * compilation and distinct set of lacking sets (after a save, the same for nearly every stream), and
+         * then encoded once for all of them.
          */
         ControlMessage update(UUID tenant, PolicyDistribution.Compiled compiled, List<CompiledSet> lacking) {
             Updates cached = updates.get(tenant);
@@ -103,7 +106,8 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
             ControlMessage message = ControlMessage.newBuilder().setPolicyUpdate(SyncSession.update(compiled, lacking)).build();
             // Hellos decide which sets a stream lacks: cap the combinations kept, whatever agents claim to hold.
             if (cached.messages().size() < MAX_SHARED_UPDATES) {
-                cached.messages().putIfAbsent(key, message);
+                ControlMessage first = cached.messages().putIfAbsent(key, message);
+                return first != null ? first : encoded.share(message);
             }
             return message;
         }
