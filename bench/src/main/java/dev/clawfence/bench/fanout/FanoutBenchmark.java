@@ -9,6 +9,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
@@ -132,6 +133,7 @@ public final class FanoutBenchmark implements Callable<Integer> {
                 clients.broadcast(-1, referenceBytes);
                 Deliveries deliveries = new Deliveries(saves, agents, agents - clients.failures());
                 clients.record(deliveries);
+                Cpu cpu = Cpu.of(server.pid());
                 for (int i = 0; i < saves; i++) {
                     pause();
                     deliveries.started(i, System.nanoTime());
@@ -143,6 +145,7 @@ public final class FanoutBenchmark implements Callable<Integer> {
                     printOne("broadcast", i, deliveries.histogram(i));
                 }
                 printAll("reference broadcast", deliveries);
+                cpu.print("broadcast", saves);
             }
         } catch (IOException | RuntimeException e) {
             System.out.println("reference server log " + log + ":\n" + Files.readString(log));
@@ -210,6 +213,7 @@ public final class FanoutBenchmark implements Callable<Integer> {
                 printMemory("control plane", idle, loaded);
                 Deliveries deliveries = new Deliveries(saves, agents, agents - fleet.failures());
                 fleet.record(version, deliveries);
+                Cpu cpu = Cpu.of(server.pid());
                 for (int i = 0; i < saves; i++) {
                     pause();
                     Map<String, Object> body = RestApi.object("message", "fan-out save " + i, "policy", policy(i));
@@ -228,8 +232,11 @@ public final class FanoutBenchmark implements Callable<Integer> {
                     System.out.printf(Locale.ROOT, "        (the PUT itself answered after %.0f ms)%n", answered / 1e6);
                 }
                 printAll("save -> delivered", deliveries);
-                System.out.printf(Locale.ROOT, "mean PolicyUpdate size %d B; streams ended by the server: %d %s%n",
-                        fleet.meanUpdateBytes(), fleet.failures(), fleet.failureReasons());
+                cpu.print("save", saves);
+                System.out.printf(Locale.ROOT, "mean PolicyUpdate size %d B; streams ended: %d %s; updates parsed in full %d, "
+                                + "the other %d matched a parsed one of their version by length and CRC32C%n",
+                        fleet.meanUpdateBytes(), fleet.failures(), fleet.failureReasons(), fleet.parsedInFull(),
+                        fleet.matched());
             }
             // Closing the fleet dropped every connection at once: the control plane records 10,000 stream ends.
             awaitInstances(api, tenant, token, false, 0);
@@ -272,6 +279,29 @@ public final class FanoutBenchmark implements Callable<Integer> {
     }
 
     // ------------------------------------------------------------------ output and plumbing
+
+    /**
+     * CPU time (user + system, from /proc through {@link ProcessHandle}) of the server and of this JVM (the
+     * simulated agents) since the measured broadcasts began: the pauses between them are included, and so
+     * are whatever work each broadcast caused after it was delivered (replies, their database writes).
+     */
+    private record Cpu(long serverPid, long serverStart, long agentsStart) {
+        static Cpu of(long serverPid) {
+            return new Cpu(serverPid, cpuNanos(serverPid), cpuNanos(ProcessHandle.current().pid()));
+        }
+
+        void print(String what, int count) {
+            double server = (cpuNanos(serverPid) - serverStart) / 1e9;
+            double agents = (cpuNanos(ProcessHandle.current().pid()) - agentsStart) / 1e9;
+            System.out.printf(Locale.ROOT, "CPU per %s (pauses included): server %.2f s, simulated agents %.2f s "
+                    + "(%.1f / %.1f CPU-s over %d)%n", what, server / count, agents / count, server, agents, count);
+        }
+
+        private static long cpuNanos(long pid) {
+            return ProcessHandle.of(pid).flatMap(p -> p.info().totalCpuDuration()).map(Duration::toNanos)
+                    .orElseThrow(() -> new IllegalStateException("no CPU time for process " + pid));
+        }
+    }
 
     /**
      * Waits until the instance list shows {@code expected} instances connected ({@code connected}) or none

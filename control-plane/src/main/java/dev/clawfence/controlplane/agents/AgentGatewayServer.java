@@ -47,7 +47,7 @@ public final class AgentGatewayServer implements AutoCloseable {
 
     public AgentGatewayServer(AgentGatewayConfiguration config, CertificateAuthority authority,
             AgentEnrollment enrollment, SyncSession.Factory sessions, UploadSession.Factory uploads, PolicyDistribution distribution,
-            AgentStreams streams, InstanceReports reports, Database database) {
+            AgentStreams streams, InstanceReports reports, EncodedOnce encoded, Database database) {
         this.streams = streams;
         this.reports = reports;
         this.authority = authority;
@@ -73,8 +73,8 @@ public final class AgentGatewayServer implements AutoCloseable {
                     .sslContext(tls)
                     .permitKeepAliveTime(20, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
-                    .addService(ServerInterceptors.intercept(new AgentGatewayService(enrollment, sessions, uploads),
-                            new AgentIdentityInterceptor(enrollment)))
+                    .addService(encoded.bind(ServerInterceptors.intercept(new AgentGatewayService(enrollment, sessions, uploads),
+                            new AgentIdentityInterceptor(enrollment))))
                     .build()
                     .start();
             if (!notifications.awaitListening(10, TimeUnit.SECONDS)) {

@@ -67,6 +67,7 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         private final InstanceReports reports;
         private final ActiveConnectionsStore connections;
         private final KernelCounters counters;
+        private final EncodedOnce encoded;
         private static final int MAX_SHARED_UPDATES = 64;
 
         private final Executor executor = Executors.newVirtualThreadPerTaskExecutor();
@@ -74,7 +75,7 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
         private final Map<UUID, Updates> updates = new ConcurrentHashMap<>();
 
         public Factory(TenantAccess access, Instances instances, AgentStreams streams, PolicyDistribution distribution,
-                InstanceReports reports, ActiveConnectionsStore connections, KernelCounters counters) {
+                InstanceReports reports, ActiveConnectionsStore connections, KernelCounters counters, EncodedOnce encoded) {
             this.access = access;
             this.counters = counters;
             this.connections = connections;
@@ -82,6 +83,7 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
             this.streams = streams;
             this.distribution = distribution;
             this.reports = reports;
+            this.encoded = encoded;
         }
 
         SyncSession open(AgentIdentity identity, String remoteAddress, ServerCallStreamObserver<ControlMessage> out) {
@@ -94,7 +96,8 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
 
         /**
          * The update carrying {@code compiled} and, of its sets, those at {@code lacking}; built once per
-         * compilation and distinct set of lacking sets (after a save, the same for nearly every stream).
+         * compilation and distinct set of lacking sets (after a save, the same for nearly every stream), and
+         * then encoded once for all of them.
          */
         ControlMessage update(UUID tenant, PolicyDistribution.Compiled compiled, List<CompiledSet> lacking) {
             Updates cached = updates.get(tenant);
@@ -112,7 +115,8 @@ public final class SyncSession implements StreamObserver<AgentMessage> {
             ControlMessage message = ControlMessage.newBuilder().setPolicyUpdate(SyncSession.update(compiled, lacking)).build();
             // Hellos decide which sets a stream lacks: cap the combinations kept, whatever agents claim to hold.
             if (cached.messages().size() < MAX_SHARED_UPDATES) {
-                cached.messages().putIfAbsent(key, message);
+                ControlMessage first = cached.messages().putIfAbsent(key, message);
+                return first != null ? first : encoded.share(message);
             }
             return message;
         }
