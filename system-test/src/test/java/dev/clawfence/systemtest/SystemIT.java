@@ -26,6 +26,8 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -398,6 +400,64 @@ class SystemIT {
             assertThat(connection.get("remotePort").asInt()).isEqualTo(gatewayPort);
             assertThat(connection.get("localAddress").asText()).isEqualTo("198.51.100.2");
         });
+    }
+
+    @Test
+    @Order(8)
+    void everyAttemptShowsUpInTheEventListWithItsRuleAndReasonWithinTwoSeconds() throws Exception {
+        awaitApplied(save(policy("enforce", "off", "deny", "")), Duration.ofSeconds(10));
+        attemptsAppearAsEvents("blocked", "REFUSED");
+
+        // Monitor: the same traffic goes through, and what enforce would refuse is logged as would-block.
+        awaitApplied(save(policy("monitor", "off", "deny", "")), Duration.ofSeconds(10));
+        attemptsAppearAsEvents("would-block", "ESTABLISHED");
+    }
+
+    /**
+     * 50 attempts from the client outside the allowlist and 20 from the allowlisted one, to 443: the event
+     * list holds exactly 50 {@code refusedVerdict} and 20 allowed events, with the reasons and rule ids the
+     * simulator gives, within 2 s of the last attempt.
+     */
+    private static void attemptsAppearAsEvents(String refusedVerdict, String refusedOutcome) throws Exception {
+        // Whole seconds of this machine's clock, which the kernel's timestamps share.
+        String from = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+        Thread.sleep(1000 - Instant.now().getNano() / 1_000_000 + 10);
+        for (int i = 0; i < 50; i++) {
+            assertThat(clientTool.connect(OTHER, HOST, 443)).isEqualTo(refusedOutcome);
+        }
+        for (int i = 0; i < 20; i++) {
+            assertThat(clientTool.connect(ALLOWED, HOST, 443)).isEqualTo("ESTABLISHED");
+        }
+        long last = System.nanoTime();
+        String path = "/tenants/" + tenant + "/network/events?limit=1000&from=" + from;
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(50)).pollDelay(Duration.ZERO)
+                .until(() -> call("GET", path, apiToken, null).body.get("items").size() >= 70);
+        System.out.println("MEASURED last attempt -> all 70 events in the API: "
+                + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - last) + " ms (" + refusedVerdict + ")");
+        Thread.sleep(300); // a straggler or a duplicate would show up by now
+        Response page = call("GET", path, apiToken, null);
+        assertThat(page.status).as("%s", page.body).isEqualTo(200);
+        List<JsonNode> items = new ArrayList<>();
+        page.body.get("items").forEach(items::add);
+        assertThat(items).as("%s", page.body).hasSize(70);
+        List<JsonNode> refused = items.stream().filter(e -> e.get("verdict").asText().equals(refusedVerdict)).toList();
+        List<JsonNode> allowed = items.stream().filter(e -> e.get("verdict").asText().equals("allowed")).toList();
+        assertThat(refused).hasSize(50).allSatisfy(e -> {
+            assertThat(e.get("direction").asText()).isEqualTo("inbound");
+            assertThat(e.get("protocol").asText()).isEqualTo("tcp");
+            assertThat(e.get("sourceAddress").asText()).isEqualTo(OTHER);
+            assertThat(e.get("destinationAddress").asText()).isEqualTo(HOST);
+            assertThat(e.get("destinationPort").asInt()).isEqualTo(443);
+            assertThat(e.get("reason").asText()).isEqualTo("not-allowlisted");
+            assertThat(e.get("ruleId").isNull()).as("%s", e).isTrue();
+        });
+        assertThat(allowed).hasSize(20).allSatisfy(e -> {
+            assertThat(e.get("sourceAddress").asText()).isEqualTo(ALLOWED);
+            assertThat(e.get("destinationPort").asInt()).isEqualTo(443);
+            assertThat(e.get("reason").asText()).isEqualTo("allowlisted");
+            assertThat(e.get("ruleId").asText()).isEqualTo("in-client");
+        });
+        assertThat(items.stream().map(e -> e.get("sequence").asLong()).distinct().count()).as("no event twice").isEqualTo(70);
     }
 
     // ---------------------------------------------------------------- the REST API
