@@ -45,11 +45,27 @@ public interface CommandRunner {
 
     /** Runs commands inside network namespace {@code name} with {@code ip netns exec}. */
     static CommandRunner inNamespace(String name) {
-        return (command, stdin) -> {
-            List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", name));
-            full.addAll(command);
-            return execute(full, stdin);
+        return new CommandRunner() {
+            @Override
+            public Result run(List<String> command, String stdin) throws IOException {
+                List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", name));
+                full.addAll(command);
+                return execute(full, stdin);
+            }
+
+            @Override
+            public java.util.Optional<String> namespace() {
+                return java.util.Optional.of(name);
+            }
         };
+    }
+
+    /**
+     * The named network namespace the commands run in ({@link #inNamespace}), for code that talks to the
+     * kernel directly (netlink) and must do so in the same namespace; empty: the JVM's own.
+     */
+    default java.util.Optional<String> namespace() {
+        return java.util.Optional.empty();
     }
 
     private static Result execute(List<String> command, String stdin) throws IOException {

@@ -14,8 +14,8 @@ import java.util.function.IntFunction;
  * uploader numbers events from the spool's sequence). Packets logged by other rules to the same group
  * (no {@code cf1} prefix) and packets from hooks other than input and output are no events.
  *
- * <p>An instance remembers the prefixes it decoded: a ruleset has a dozen, and decoding one per event
- * cost a third of the capture path's time (BENCHMARKS.md). Not thread-safe: one per capture thread.
+ * <p>An instance remembers the prefixes it decoded: a ruleset has a dozen, so splitting and matching
+ * each event's prefix again would be work repeated for nothing. Not thread-safe: one per capture thread.
  */
 public final class ConnectionEvents {
 

@@ -64,6 +64,19 @@ class ConnectionEventsTest {
     }
 
     @Test
+    void anInstanceDecodesEachPrefixOnceAndGivesTheSameEvents() throws Exception {
+        ConnectionEvents events = new ConnectionEvents();
+        LoggedPacket blocked = packet(LoggedPacket.HOOK_INPUT, 6, "203.0.113.66", "203.0.113.1", 40000, 443, "cf1 b - not-allowlisted");
+        LoggedPacket foreign = packet(LoggedPacket.HOOK_INPUT, 6, "203.0.113.66", "203.0.113.1", 40000, 443, "ufw block");
+        for (int i = 0; i < 3; i++) {
+            assertThat(events.event(blocked, index -> INTERFACES.getOrDefault(index, ""))).contains(event(blocked));
+            assertThat(events.event(foreign, index -> "")).isEmpty();
+        }
+        assertThatThrownBy(() -> events.event(packet(LoggedPacket.HOOK_INPUT, 6, "203.0.113.66", "203.0.113.1", 1, 2, "cf1 q - geo"), i -> ""))
+                .isInstanceOf(ConnectionEvents.NotAnEvent.class);
+    }
+
+    @Test
     void otherRulesLoggingToTheGroupAreNoEvents() throws Exception {
         assertThat(ConnectionEvents.of(packet(LoggedPacket.HOOK_INPUT, 6, "203.0.113.66", "203.0.113.1", 1, 2, "ufw block"), i -> "")).isEmpty();
         assertThat(ConnectionEvents.of(packet(LoggedPacket.HOOK_INPUT, 6, "203.0.113.66", "203.0.113.1", 1, 2, ""), i -> "")).isEmpty();

@@ -150,6 +150,9 @@ class EventCaptureIT {
             assertThat(Long.parseLong(result.group(5))).as("slowest probe connection, ms").isLessThan(1000);
 
             Map<LogDecision, Long> counters = nonZero(enforcer.counters());
+            // Straight from the kernel over netlink, the way the agent reads them (nft is the fallback).
+            assertThat(dev.clawfence.agent.enforce.nftables.NftCounterReader.read(java.util.Optional.of(ns.host.name()), "clawfence"))
+                    .containsEntry("in_b_port_closed", sent).containsEntry("in_a_allowlisted", connects).containsEntry("in_b_not_allowlisted", 0L);
             assertThat(counters).as("kernel counters").containsOnly(
                     Map.entry(new LogDecision(Direction.INBOUND, dev.clawfence.policy.Verdict.BLOCKED, Reason.PORT_CLOSED), sent),
                     Map.entry(new LogDecision(Direction.INBOUND, dev.clawfence.policy.Verdict.ALLOWED, Reason.ALLOWLISTED), connects));

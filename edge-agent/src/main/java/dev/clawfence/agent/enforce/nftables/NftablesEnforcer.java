@@ -131,11 +131,23 @@ public final class NftablesEnforcer implements Enforcer {
         unlisted = null;
     }
 
-    /** Reads the named counters with {@code nft -j list counters table inet clawfence}; the table missing reads as no counters. */
+    /**
+     * Reads the named counters over netlink ({@link NftCounterReader}); where that fails, with
+     * {@code nft -j list counters table inet clawfence}, which costs seconds with a large set. The table
+     * missing reads as no counters.
+     */
     @Override
     public Map<LogDecision, Long> counters() throws EnforceException {
         if (appliedListing == null) {
             return Map.of();
+        }
+        try {
+            Map<LogDecision, Long> counters = new LinkedHashMap<>();
+            NftCounterReader.read(runner.namespace(), NftRenderer.TABLE).forEach((name, packets) ->
+                    LogDecision.ofCounterName(name).ifPresent(decision -> counters.merge(decision, packets, Long::sum)));
+            return counters;
+        } catch (IOException | RuntimeException e) {
+            // fall through to nft
         }
         CommandRunner.Result listing = run(List.of("nft", "-j", "list", "counters", "table", "inet", NftRenderer.TABLE), null);
         if (!listing.ok()) {
