@@ -4,7 +4,7 @@
 -- Every key starts with (tenant_id, instance_id): batches of one instance are serialised by its mark
 -- row lock, so two ingest transactions never upsert the same rollup row and never wait for each other.
 -- Queries add the instances up. Rows older than the event retention are deleted by EventMaintenance
--- (as the owner role, through the `expiry` policy below: the app role has no DELETE grant).
+-- (as the owner role, through the `expiry_*` policies below: the app role has no DELETE grant).
 
 -- Stored events per minute, by direction and verdict: the summary's series ("shown").
 create table event_counts_minute (
@@ -108,10 +108,13 @@ begin
     execute format($p$create policy tenant_isolation on %I
       using (tenant_id = nullif(current_setting('clawfence.tenant_id', true), '')::uuid)
       with check (tenant_id = nullif(current_setting('clawfence.tenant_id', true), '')::uuid)$p$, t);
-    -- Retention deletes across tenants. Only roles with a DELETE grant (the owner) can use it, and only
-    -- in a transaction that says it is expiring rows.
-    execute format($p$create policy expiry on %I for delete
-      using (current_setting('clawfence.maintenance', true) = 'expiry')$p$, t);
+    -- Retention deletes across tenants: only the owner (the role running this migration; the app role
+    -- has no DELETE grant and is not named here), and only in a transaction that says it is expiring
+    -- rows. A DELETE with a WHERE clause also needs the rows visible, hence the SELECT policy too.
+    execute format($p$create policy expiry_delete on %I for delete to %I
+      using (current_setting('clawfence.maintenance', true) = 'expiry')$p$, t, current_user);
+    execute format($p$create policy expiry_select on %I for select to %I
+      using (current_setting('clawfence.maintenance', true) = 'expiry')$p$, t, current_user);
     execute format('grant select, insert, update on %I to ${appRole}', t);
   end loop;
 end
