@@ -164,9 +164,13 @@ class UploadCrashIT {
         String tenant = post("/tenants", ADMIN_TOKEN, Map.of("name", "upload bench")).get("id").asText();
         String token = post("/tenants/" + tenant + "/api-tokens", ADMIN_TOKEN, Map.of("name", "bench", "role", "owner")).get("token").asText();
         String enrolment = post("/tenants/" + tenant + "/enrollment-tokens", token, Map.of("description", "bench")).get("token").asText();
+        startAgent(List.of("--server", "127.0.0.1:" + gatewayPort, "--token", enrolment), 0, 1);
+        awaitLog(agentLog(), "syncing with", Duration.ofSeconds(60));
+        agent.destroy();
+        agent.waitFor(30, TimeUnit.SECONDS);
         controlPlane.destroy();
         controlPlane.waitFor(60, TimeUnit.SECONDS);
-        startAgent(List.of("--server", "127.0.0.1:" + gatewayPort, "--token", enrolment), events, 10_000_000);
+        startAgent(List.of(), events, 10_000_000);
         awaitLog(agentLog(), "synthetic events: all " + events + " generated", Duration.ofMinutes(5));
         startControlPlane();
         long first = -1;
@@ -221,8 +225,10 @@ class UploadCrashIT {
         }
         List<String> command = new ArrayList<>(List.of(java(), "-Xmx128m", "-XX:+UseSerialGC", "--sun-misc-unsafe-memory-access=allow",
                 "-jar", agentJar.toString(), "--backend", "dry-run", "--config", config.toString(),
-                "--state-dir", dir.resolve("agent").toString(),
-                "--dev-synthetic-events", String.valueOf(events), "--dev-synthetic-rate", String.valueOf(rate)));
+                "--state-dir", dir.resolve("agent").toString()));
+        if (events > 0) {
+            command.addAll(List.of("--dev-synthetic-events", String.valueOf(events), "--dev-synthetic-rate", String.valueOf(rate)));
+        }
         command.addAll(enrol);
         agent = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(agentLog().toFile())).start();
