@@ -82,6 +82,14 @@ public final class ControlPlaneConnection extends Channel implements AutoCloseab
         channel.notifyWhenStateChanged(now, () -> watch(channel, now));
     }
 
+    /**
+     * Lets the next call connect at once instead of after gRPC's own reconnect backoff (up to two
+     * minutes): for callers that pace their retries themselves, with jitter.
+     */
+    public void resetConnectBackoff() {
+        current.resetConnectBackoff();
+    }
+
     @Override
     public <Q, R> ClientCall<Q, R> newCall(MethodDescriptor<Q, R> method, CallOptions options) {
         return current.newCall(method, options);

@@ -49,7 +49,7 @@ public final class EventUploader {
     public record Settings(int maxEvents, int maxBytes, int window, Duration linger, Duration firstRetry, Duration maxRetry) {
 
         public static final Settings DEFAULT = new Settings(2_000, 1 << 20, 4, Duration.ofMillis(100),
-                Duration.ofMillis(500), Duration.ofSeconds(30));
+                Duration.ofMillis(500), Duration.ofSeconds(5));
 
         public Settings {
             if (maxEvents < 1 || maxBytes < 1 || window < 1) {
@@ -88,20 +88,31 @@ public final class EventUploader {
     public void run() throws InterruptedException {
         sender = Thread.currentThread();
         spool.onAppend(this::wake);
-        Backoff backoff = new Backoff(settings.firstRetry(), settings.maxRetry(), Duration.ofMinutes(1), new SecureRandom());
+        SecureRandom random = new SecureRandom();
+        Backoff backoff = new Backoff(settings.firstRetry(), settings.maxRetry(), Duration.ofMinutes(1), random);
         try {
             while (!Thread.currentThread().isInterrupted()) {
                 long started = System.nanoTime();
+                long ackedBefore = spool.stats().ackedThrough();
                 Duration wait;
+                String ended;
                 try {
                     session();
-                    wait = backoff.next(Duration.ofNanos(System.nanoTime() - started));
-                    log.accept("event upload stream closed by the control plane; reconnecting in " + wait.toMillis() + " ms");
+                    ended = "event upload stream closed by the control plane";
                 } catch (StreamEnded e) {
-                    wait = backoff.next(Duration.ofNanos(System.nanoTime() - started));
-                    log.accept("warning: event upload: " + e.getMessage() + "; events stay spooled, retrying in " + wait.toMillis() + " ms");
+                    ended = "warning: event upload: " + e.getMessage() + "; events stay spooled";
                 }
+                if (spool.stats().ackedThrough() > ackedBefore) {
+                    // The stream delivered: the control plane was up, so the next attempt starts short again.
+                    backoff = new Backoff(settings.firstRetry(), settings.maxRetry(), Duration.ofMinutes(1), random);
+                }
+                wait = backoff.next(Duration.ofNanos(System.nanoTime() - started));
+                log.accept(ended + "; retrying in " + wait.toMillis() + " ms");
                 Thread.sleep(wait);
+                if (channel instanceof ControlPlaneConnection connection) {
+                    // Our own backoff paces the retries; gRPC's would add up to two minutes after a long outage.
+                    connection.resetConnectBackoff();
+                }
             }
         } finally {
             spool.onAppend(null);
