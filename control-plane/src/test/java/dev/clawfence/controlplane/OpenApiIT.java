@@ -14,6 +14,7 @@ class OpenApiIT {
 
         assertThat(response.status()).isEqualTo(200);
         assertThat(response.text()).contains("openapi:", "/api/v1/tenants/{tenant}/network/policy",
-                "/api/v1/tenants/{tenant}/network/policy/versions/{n}/restore", "/api/v1/tenants/{tenant}/network/simulate");
+                "/api/v1/tenants/{tenant}/network/policy/versions/{n}/restore", "/api/v1/tenants/{tenant}/network/simulate",
+                "/api/v1/tenants/{tenant}/network/events", "/api/v1/tenants/{tenant}/network/events/stream");
     }
 }
