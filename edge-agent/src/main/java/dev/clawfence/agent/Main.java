@@ -27,49 +27,17 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 /**
- * The {@code clawfence-agent} command. Exit codes: 0 done, 1 failed at run time, 2 bad configuration or
- * usage. Errors are one line on standard error; {@code --verbose} adds the stack trace.
+ * The {@code clawfence-agent} command ({@link Options} has its flags). Exit codes: 0 done, 1 failed at run
+ * time, 2 bad configuration or usage. Errors are one line on standard error; {@code --verbose} adds the
+ * stack trace.
  */
-@Command(name = "clawfence-agent", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
-        description = {"Enforces this host's Clawfence network policy with nftables (iptables + ipset as fallback).",
-                "Reads " + "/etc/clawfence/agent.yaml" + " (or --config) and CLAWFENCE_AGENT_* environment variables; flags win."})
-public final class Main implements Callable<Integer> {
+public final class Main {
 
-    @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration file (default: /etc/clawfence/agent.yaml, optional).")
-    Path config;
-
-    @Option(names = "--server", paramLabel = "HOST:PORT", description = "Control plane address (env CLAWFENCE_AGENT_SERVER).")
-    String server;
-
-    @Option(names = "--token", paramLabel = "TOKEN", description = "One-time enrolment token cfe1.<secret>.<pin> (env CLAWFENCE_AGENT_TOKEN).")
-    String token;
-
-    @Option(names = "--state-dir", paramLabel = "DIR", description = "State directory (default /var/lib/clawfence; env CLAWFENCE_AGENT_STATE_DIR).")
-    String stateDir;
-
-    @Option(names = "--backend", paramLabel = "NAME", description = "auto, nftables, iptables or dry-run (env CLAWFENCE_AGENT_BACKEND).")
-    String backend;
-
-    @Option(names = "--check-config", description = "Validate the configuration, print every problem by key, exit 2 on error.")
-    boolean checkConfig;
-
-    @Option(names = "--print-config", description = "Print the effective configuration as YAML (token hidden) and exit.")
-    boolean printConfig;
-
-    @Option(names = "--uninstall", description = "Remove the agent's ruleset (table inet clawfence, or its iptables chains and ipsets) and exit.")
-    boolean uninstall;
-
-    @Option(names = "--verbose", description = "Show stack traces with errors.")
-    boolean verbose;
-
+    private final Options options;
     private final Map<String, String> env;
     private final CommandRunner runner;
     private final PrintStream out;
@@ -77,7 +45,8 @@ public final class Main implements Callable<Integer> {
     private final CountDownLatch stop;
     private boolean justEnrolled;
 
-    Main(Map<String, String> env, CommandRunner runner, PrintStream out, PrintStream err, CountDownLatch stop) {
+    Main(Options options, Map<String, String> env, CommandRunner runner, PrintStream out, PrintStream err, CountDownLatch stop) {
+        this.options = options;
         this.env = env;
         this.runner = runner;
         this.out = out;
@@ -86,6 +55,7 @@ public final class Main implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        withoutDefaultTrustStore();
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch finished = new CountDownLatch(1);
         // SIGTERM: let the run loop log and close before the JVM halts; the ruleset stays in force.
@@ -102,49 +72,78 @@ public final class Main implements Callable<Integer> {
         System.exit(code);
     }
 
+    /** The system property naming the JDK's default trust store. */
+    static final String TRUST_STORE_PROPERTY = "javax.net.ssl.trustStore";
+
+    /**
+     * Gives the JDK's default TLS context an empty trust store, unless the operator named one. The agent
+     * trusts only the control plane's CA pinned by its enrolment token ({@code PinnedTrust}), on every
+     * connection; but grpc-okhttp builds the JDK's default context once, only to find the TLS provider, and
+     * that parses the ~150 public CAs of {@code cacerts} and keeps them for the life of the process: ~2 MiB of
+     * an idle agent (BENCHMARKS.md, "Edge agent footprint"). {@code NONE} is the JDK's own word for a trust
+     * store without a file.
+     */
+    static void withoutDefaultTrustStore() {
+        if (System.getProperty(TRUST_STORE_PROPERTY) == null) {
+            System.setProperty(TRUST_STORE_PROPERTY, "NONE");
+        }
+    }
+
     /** Runs the command with everything it touches passed in (tests run it inside a namespace). */
     static int run(String[] args, Map<String, String> env, CommandRunner runner, PrintStream out, PrintStream err, CountDownLatch stop) {
-        Main main = new Main(env, runner, out, err, stop);
-        CommandLine line = new CommandLine(main);
-        line.setOut(new java.io.PrintWriter(out, true));
-        line.setErr(new java.io.PrintWriter(err, true));
-        line.setExecutionExceptionHandler((e, cmd, parsed) -> {
+        Options options;
+        try {
+            options = Options.parse(args);
+        } catch (Options.UsageException e) {
+            err.println(e.getMessage());
+            err.print(Options.usage());
+            return 2;
+        }
+        if (options.help()) {
+            out.print(Options.usage());
+            return 0;
+        }
+        if (options.version()) {
+            out.println(Options.COMMAND + " " + Version.VERSION);
+            return 0;
+        }
+        try {
+            return new Main(options, env, runner, out, err, stop).call();
+        } catch (Exception e) {
             // One line, whatever the exception's message holds.
             err.println("error: " + (e.getMessage() == null ? e.toString() : e.getMessage()).replaceAll("\\s*\\R\\s*", " "));
-            if (main.verbose) {
+            if (options.verbose()) {
                 e.printStackTrace(err);
             }
             return 1;
-        });
-        return line.execute(args);
+        }
     }
 
-    @Override
-    public Integer call() throws Exception {
+    private int call() throws Exception {
         Map<String, String> flags = new LinkedHashMap<>();
-        flags.put("server", server);
-        flags.put("token", token);
-        flags.put("stateDir", stateDir);
-        flags.put("backend", backend);
-        Path file = config == null ? AgentConfig.DEFAULT_FILE : config;
-        ConfigLoader.Result loaded = ConfigLoader.load(file, config != null, env, flags);
+        flags.put("server", options.server());
+        flags.put("token", options.token());
+        flags.put("stateDir", options.stateDir());
+        flags.put("backend", options.backend());
+        Path file = options.config() == null ? AgentConfig.DEFAULT_FILE : options.config();
+        ConfigLoader.Result loaded = ConfigLoader.load(file, options.config() != null, env, flags);
         if (!loaded.ok()) {
             loaded.problems().forEach(problem -> err.println("config: " + problem));
             return 2;
         }
         AgentConfig cfg = loaded.config();
-        if (checkConfig) {
+        if (options.checkConfig()) {
             out.println("configuration OK");
             return 0;
         }
-        if (printConfig) {
+        if (options.printConfig()) {
             out.print(cfg.toYaml());
             return 0;
         }
         Consumer<String> log = message -> (message.startsWith("error") || message.startsWith("warning") ? err : out)
                 .println(Instant.now() + " " + message);
         Enforcer enforcer = Backends.select(cfg.backend(), runner, log);
-        if (uninstall) {
+        if (options.uninstall()) {
             enforcer.remove();
             out.println("removed the " + enforcer.backend() + " ruleset of Clawfence; the state directory " + cfg.stateDir() + " is kept");
             return 0;
@@ -299,14 +298,11 @@ public final class Main implements Callable<Integer> {
     }
 
     /** The version from the jar's manifest. */
-    static final class Version implements CommandLine.IVersionProvider {
+    static final class Version {
 
         static final String VERSION = String.valueOf(Main.class.getPackage().getImplementationVersion() == null
                 ? "dev" : Main.class.getPackage().getImplementationVersion());
 
-        @Override
-        public String[] getVersion() {
-            return new String[] {"clawfence-agent " + VERSION};
-        }
+        private Version() {}
     }
 }

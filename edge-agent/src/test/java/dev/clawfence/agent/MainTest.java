@@ -89,6 +89,23 @@ class MainTest {
     }
 
     @Test
+    void aUsageErrorIsFollowedByTheHelpOnStandardError() {
+        assertThat(run(Map.of(), "--config")).isEqualTo(2);
+        assertThat(err()).startsWith("Missing required parameter for option '--config' (FILE)\nUsage: clawfence-agent [-hV] ");
+        assertThat(out()).isEmpty();
+    }
+
+    @Test
+    void helpAndVersionGoToStandardOutputAndExitZero() {
+        assertThat(run(Map.of(), "--help")).isZero();
+        assertThat(out()).startsWith("Usage: clawfence-agent [-hV] ").contains("--state-dir=DIR");
+        out.reset();
+        assertThat(run(Map.of(), "-V")).isZero();
+        assertThat(out()).isEqualTo("clawfence-agent dev\n");
+        assertThat(err()).isEmpty();
+    }
+
+    @Test
     void aRuntimeFailureIsOneLineWithoutStackTrace() throws IOException {
         Files.writeString(dir.resolve("agent.yaml"), "");
         int code = run(Map.of(), "--config", dir.resolve("absent.yaml").toString(), "--backend", "nftables", "--uninstall");
@@ -100,6 +117,35 @@ class MainTest {
         code = run(Map.of(), "--config", dir.resolve("agent.yaml").toString(), "--backend", "nftables", "--uninstall");
         assertThat(code).isEqualTo(1);
         assertThat(err().lines()).singleElement().asString().startsWith("error: cannot run nft: no command may run in this test");
+    }
+
+    @Test
+    void theJdkDefaultTrustStoreIsLeftEmptyUnlessTheOperatorNamesOne() throws Exception {
+        String before = System.getProperty(Main.TRUST_STORE_PROPERTY);
+        try {
+            System.clearProperty(Main.TRUST_STORE_PROPERTY);
+            assertThat(defaultTrustAnchors()).as("the JDK's cacerts, before").isNotEmpty();
+
+            Main.withoutDefaultTrustStore();
+            assertThat(defaultTrustAnchors()).isEmpty();
+
+            System.setProperty(Main.TRUST_STORE_PROPERTY, "/etc/ssl/operator.p12");
+            Main.withoutDefaultTrustStore();
+            assertThat(System.getProperty(Main.TRUST_STORE_PROPERTY)).isEqualTo("/etc/ssl/operator.p12");
+        } finally {
+            if (before == null) {
+                System.clearProperty(Main.TRUST_STORE_PROPERTY);
+            } else {
+                System.setProperty(Main.TRUST_STORE_PROPERTY, before);
+            }
+        }
+    }
+
+    /** The CAs a default trust manager accepts, read afresh from the trust store properties. */
+    private static java.security.cert.X509Certificate[] defaultTrustAnchors() throws Exception {
+        javax.net.ssl.TrustManagerFactory factory = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        factory.init((java.security.KeyStore) null);
+        return ((javax.net.ssl.X509TrustManager) factory.getTrustManagers()[0]).getAcceptedIssuers();
     }
 
     @Test
