@@ -4,7 +4,7 @@
 # (the control-plane jar with --demo, in the same namespace, on loopback).
 #
 #   bench/agent/footprint.sh [--runs N] [--idle SECONDS] [--levers] [--more] [--aot] [--cds] [--nmt] [--classes]
-#                            [--lever FLAGS]... [--agent-jar JAR] [--keep]
+#                            [--lever FLAGS]... [--agent-jar JAR] [--agent-java JAVA_HOME] [--keep]
 #
 #   --runs N        start-to-enforced runs per measured configuration (default 20; 0: idle memory only)
 #   --idle SECONDS  how long each idle agent runs before its RSS is taken (default 60)
@@ -20,6 +20,8 @@
 #                   (jcmd Thread.print) of the deployed configuration, connected and idle
 #   --lever FLAGS   also measure the idle RSS of the deployed configuration plus these JVM flags (repeatable)
 #   --agent-jar JAR measure this agent jar instead of edge-agent/target's (e.g. an older build, to compare)
+#   --agent-java DIR run the agent (and the 'java -version' reference) on this Java runtime, e.g. a jlink image
+#                   (the control plane and jcmd keep the JDK)
 #   --nmt           also run the deployed configuration once with -XX:NativeMemoryTracking=summary and
 #                   print `jcmd VM.native_memory summary` (where the memory goes)
 #   --keep          keep the work directory (logs) instead of deleting it
@@ -32,7 +34,7 @@
 set -euo pipefail
 
 extra_levers=()
-runs=20 idle=60 levers=no more=no aot=no cds=no nmt=no classes=no keep=no agent_jar=''
+runs=20 idle=60 levers=no more=no aot=no cds=no nmt=no classes=no keep=no agent_jar='' agent_java_home=''
 while [ $# -gt 0 ]; do
     case $1 in
         --runs) runs=$2; shift 2 ;;
@@ -44,9 +46,10 @@ while [ $# -gt 0 ]; do
         --classes) classes=yes; shift ;;
         --lever) extra_levers+=("$2"); shift 2 ;;
         --agent-jar) agent_jar=$2; shift 2 ;;
+        --agent-java) agent_java_home=$2; shift 2 ;;
         --nmt) nmt=yes; shift ;;
         --keep) keep=yes; shift ;;
-        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
         *) echo "footprint: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -57,6 +60,8 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 java_home=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 grep -qsE '^JAVA_VERSION="(2[5-9]|[3-9][0-9])' "$java_home/release" || java_home=/usr/lib/jvm/temurin-25-jdk-amd64
 java=$java_home/bin/java
+agent_java=${agent_java_home:-$java_home}/bin/java
+[ -x "$agent_java" ] || { echo "footprint: --agent-java: no bin/java in ${agent_java_home}" >&2; exit 2; }
 find_jar() { # DIR PREFIX: the runnable jar DIR/PREFIX-*.jar (not the sources, tests or shaded variants)
     local jar
     for jar in "$1/$2"-*.jar; do
@@ -129,7 +134,7 @@ deployed_env=$( (grep -E '^Environment=' "$unit" || true) | sed -E 's/^Environme
 
 echo "# Edge agent footprint, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
-echo "java: $("$java" -version 2>&1 | sed -n 2p)"
+echo "java: $("$java" -version 2>&1 | sed -n 2p); agent runtime: ${agent_java%/bin/java} ($(du -sk "${agent_java%/bin/java}" | cut -f1) KiB)"
 echo "nft: $(nft --version)"
 echo "agent jar: ${agent_jar#"$repo"/} ($(du -k "$agent_jar" | cut -f1) KiB)"
 echo "deployed (from the unit): env [${deployed_env% }] flags [$deployed_flags]"
@@ -147,7 +152,7 @@ enrol_token=$(api -X POST "$tenant_url/enrollment-tokens" -d '{"description":"fo
 
 # --- enrol once: the state directory then holds the identity and the stored (applied) policy ---------
 state=$work/state
-ip netns exec "$ns" "$java" --sun-misc-unsafe-memory-access=allow -jar "$agent_jar" --server localhost:50052 --token "$enrol_token" \
+ip netns exec "$ns" "$agent_java" --sun-misc-unsafe-memory-access=allow -jar "$agent_jar" --server localhost:50052 --token "$enrol_token" \
     --state-dir "$state" --backend nftables > "$work/enrol.log" 2>&1 &
 pids+=($!)
 wait_for "$work/enrol.log" 'applied and confirmed' 120
@@ -166,7 +171,7 @@ if [ "$runs" -gt 0 ]; then
 : > "$work/ref-java"
 : > "$work/ref-nft"
 for _ in $(seq "$runs"); do
-    t0=$(now_ms); "$java" -version > /dev/null 2>&1; t1=$(now_ms); echo $((t1 - t0)) >> "$work/ref-java"
+    t0=$(now_ms); "$agent_java" -version > /dev/null 2>&1; t1=$(now_ms); echo $((t1 - t0)) >> "$work/ref-java"
     t0=$(now_ms); in_ns nft -f "$work/ruleset.nft"; t1=$(now_ms); echo $((t1 - t0)) >> "$work/ref-nft"
     in_ns nft delete table inet clawfence
 done
@@ -184,7 +189,7 @@ start_agent() {
     echo "$1" > "$agent_log.name"
     t_spawn=$(now_ms)
     # shellcheck disable=SC2086 # ENV and FLAGS are word lists
-    ip netns exec "$ns" env $2 "$java" $3 -jar "$agent_jar" --state-dir "$state" --backend nftables > "$agent_log" 2>&1 &
+    ip netns exec "$ns" env $2 "$agent_java" $3 -jar "$agent_jar" --state-dir "$state" --backend nftables > "$agent_log" 2>&1 &
     agent_pid=$!
     pids+=("$agent_pid")
 }
@@ -276,7 +281,7 @@ if [ "$cds" = yes ]; then
     in_ns nft delete table inet clawfence 2>/dev/null || true
     # The same -jar as at run time: the archive records the class path and is refused if it differs.
     # shellcheck disable=SC2086
-    "$java" $deployed_flags -Xshare:dump -XX:SharedClassListFile="$work/agent.classlist" -XX:SharedArchiveFile="$work/agent-static.jsa" \
+    "$agent_java" $deployed_flags -Xshare:dump -XX:SharedClassListFile="$work/agent.classlist" -XX:SharedArchiveFile="$work/agent-static.jsa" \
         -jar "$agent_jar" --help > "$work/cds-dump.log" 2>&1 || { echo "footprint: -Xshare:dump failed:" >&2; tail "$work/cds-dump.log" >&2; exit 1; }
     echo "static CDS archive of the agent's $(grep -vc '^#' "$work/agent.classlist") classes: $(du -k "$work/agent-static.jsa" | cut -f1) KiB, training run + dump took $(( $(now_ms) - t0 )) ms"
     cds_static="$deployed_flags -XX:SharedArchiveFile=$work/agent-static.jsa"

@@ -104,6 +104,7 @@ public final class Main implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        withoutDefaultTrustStore();
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch finished = new CountDownLatch(1);
         // SIGTERM: let the run loop log and close before the JVM halts; the ruleset stays in force.
@@ -118,6 +119,23 @@ public final class Main implements Callable<Integer> {
         int code = run(args, System.getenv(), CommandRunner.local(), System.out, System.err, stop);
         finished.countDown();
         System.exit(code);
+    }
+
+    /** The system property naming the JDK's default trust store. */
+    static final String TRUST_STORE_PROPERTY = "javax.net.ssl.trustStore";
+
+    /**
+     * Gives the JDK's default TLS context an empty trust store, unless the operator named one. The agent
+     * trusts only the control plane's CA pinned by its enrolment token ({@code PinnedTrust}), on every
+     * connection; but grpc-okhttp builds the JDK's default context once, only to find the TLS provider, and
+     * that parses the ~150 public CAs of {@code cacerts} and keeps them for the life of the process: ~2 MiB of
+     * an idle agent (BENCHMARKS.md, "Edge agent footprint"). {@code NONE} is the JDK's own word for a trust
+     * store without a file.
+     */
+    static void withoutDefaultTrustStore() {
+        if (System.getProperty(TRUST_STORE_PROPERTY) == null) {
+            System.setProperty(TRUST_STORE_PROPERTY, "NONE");
+        }
     }
 
     /** Runs the command with everything it touches passed in (tests run it inside a namespace). */

@@ -111,6 +111,35 @@ class MainTest {
     }
 
     @Test
+    void theJdkDefaultTrustStoreIsLeftEmptyUnlessTheOperatorNamesOne() throws Exception {
+        String before = System.getProperty(Main.TRUST_STORE_PROPERTY);
+        try {
+            System.clearProperty(Main.TRUST_STORE_PROPERTY);
+            assertThat(defaultTrustAnchors()).as("the JDK's cacerts, before").isNotEmpty();
+
+            Main.withoutDefaultTrustStore();
+            assertThat(defaultTrustAnchors()).isEmpty();
+
+            System.setProperty(Main.TRUST_STORE_PROPERTY, "/etc/ssl/operator.p12");
+            Main.withoutDefaultTrustStore();
+            assertThat(System.getProperty(Main.TRUST_STORE_PROPERTY)).isEqualTo("/etc/ssl/operator.p12");
+        } finally {
+            if (before == null) {
+                System.clearProperty(Main.TRUST_STORE_PROPERTY);
+            } else {
+                System.setProperty(Main.TRUST_STORE_PROPERTY, before);
+            }
+        }
+    }
+
+    /** The CAs a default trust manager accepts, read afresh from the trust store properties. */
+    private static java.security.cert.X509Certificate[] defaultTrustAnchors() throws Exception {
+        javax.net.ssl.TrustManagerFactory factory = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        factory.init((java.security.KeyStore) null);
+        return ((javax.net.ssl.X509TrustManager) factory.getTrustManagers()[0]).getAcceptedIssuers();
+    }
+
+    @Test
     void processAgeIsTheTimeSinceExecToTenMilliseconds() {
         // The JVM's own clock starts a little after exec, so the process is at least that old; ProcessHandle's
         // start instant (boot time in whole seconds) was off by up to a second either way.
