@@ -44,7 +44,8 @@ public final class EventRollups {
             new String[] {"rule_hits_daily", "day"},
             new String[] {"traffic_sources_hourly", "hour"},
             new String[] {"traffic_destinations_hourly", "hour"},
-            new String[] {"traffic_source_ports_daily", "day"});
+            new String[] {"traffic_source_ports_daily", "day"},
+            new String[] {"event_capture_losses_minute", "minute"});
 
     private record Count(long minute, int direction, int verdict) {}
 

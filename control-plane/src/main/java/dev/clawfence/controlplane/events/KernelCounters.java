@@ -69,10 +69,16 @@ public final class KernelCounters {
                 sums.merge(key, count.getAttempts(), Long::sum);
             }
         }
+        java.time.OffsetDateTime minute = end.truncatedTo(ChronoUnit.MINUTES).atOffset(java.time.ZoneOffset.UTC);
+        if (counters.getEventsLostAtCapture() > 0 || counters.getCaptureOverruns() > 0) {
+            tx.sql().execute("insert into event_capture_losses_minute as t (tenant_id, instance_id, minute, events_lost, overruns)"
+                    + " values (?, ?, ?::timestamptz, ?, ?) on conflict (tenant_id, instance_id, minute) do update"
+                    + " set events_lost = t.events_lost + excluded.events_lost, overruns = t.overruns + excluded.overruns",
+                    tx.tenantId(), instance, minute, counters.getEventsLostAtCapture(), counters.getCaptureOverruns());
+        }
         if (sums.isEmpty()) {
             return 0;
         }
-        java.time.OffsetDateTime minute = end.truncatedTo(ChronoUnit.MINUTES).atOffset(java.time.ZoneOffset.UTC);
         return tx.sql().connectionResult(c -> {
             try (PreparedStatement s = c.prepareStatement("""
                     insert into rule_counter_minute as t (tenant_id, instance_id, minute, direction, verdict, reason, rule_id, attempts)
@@ -134,6 +140,14 @@ public final class KernelCounters {
                 // uint64 on the wire: beyond Long.MAX_VALUE it reads negative here, and no interval holds that many.
                 problems.add(at + "attempts: " + Long.toUnsignedString(count.getAttempts()) + " is beyond any real count");
             }
+        }
+        if (counters.getEventsLostAtCapture() < 0) {
+            problems.add("rule_counters.events_lost_at_capture: " + Long.toUnsignedString(counters.getEventsLostAtCapture())
+                    + " is beyond any real count");
+        }
+        if (counters.getCaptureOverruns() < 0) {
+            problems.add("rule_counters.capture_overruns: " + Long.toUnsignedString(counters.getCaptureOverruns())
+                    + " is beyond any real count");
         }
         if (!problems.isEmpty()) {
             throw new InvalidRuleCountersException(problems);

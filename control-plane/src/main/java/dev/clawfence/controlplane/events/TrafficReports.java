@@ -45,8 +45,16 @@ public final class TrafficReports {
      */
     public record Total(String direction, String verdict, long shown, Long attempts) {}
 
+    /**
+     * Events lost on the way from the kernel to the table in the range, by where: {@code spool} the agents'
+     * spools dropped or found corrupt (by when the control plane heard of it), {@code capture} the agents'
+     * NFLOG capture missed, with {@code captureOverruns} receive-buffer overflows. The log rate limit's
+     * drops are not losses: they are {@code attempts} minus {@code shown}.
+     */
+    public record Losses(long spool, long capture, long captureOverruns) {}
+
     public record Summary(Instant from, Instant to, String bucket, UUID instance, List<Point> series, List<Total> totals,
-            long shown, Long attempts) {}
+            long shown, Long attempts, Losses losses) {}
 
     /** Builds the summary of {@code [from, to)} in buckets of {@code bucket} (minute, hour, day), of one instance or all. */
     public Summary summary(TenantTransaction tx, Instant from, Instant to, String bucket, UUID instance) {
@@ -78,7 +86,12 @@ public final class TrafficReports {
             totals.add(new Total(key[0], key[1], e.getValue()[0], counted.isEmpty() ? null : counted.getOrDefault(e.getKey(), 0L)));
         }
         Long attempts = counted.isEmpty() ? null : counted.values().stream().mapToLong(Long::longValue).sum();
-        return new Summary(from, to, bucket, instance, series, totals, shownAll, attempts);
+        Record spool = tx.sql().fetchOne("select coalesce(sum(count), 0)::bigint from event_losses"
+                + " where received_at >= {0} and received_at < {1}" + (instance == null ? "" : " and instance_id = {2}"), binds);
+        Record capture = tx.sql().fetchOne("select coalesce(sum(events_lost), 0)::bigint, coalesce(sum(overruns), 0)::bigint"
+                + " from event_capture_losses_minute" + where, binds);
+        Losses losses = new Losses(spool.get(0, Long.class), capture.get(0, Long.class), capture.get(1, Long.class));
+        return new Summary(from, to, bucket, instance, series, totals, shownAll, attempts, losses);
     }
 
     /**

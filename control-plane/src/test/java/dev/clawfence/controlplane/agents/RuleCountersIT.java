@@ -86,7 +86,26 @@ class RuleCountersIT {
         assertThat(attempts(tenant)).containsEntry("outbound allowed", "7").containsEntry("inbound allowed", "0")
                 .containsEntry("outbound blocked", "0");
         assertThat(admin.get("/api/v1/tenants/" + tenant + "/network/events/summary").map())
-                .containsEntry("attempts", 12_415).containsEntry("shown", 0);
+                .containsEntry("attempts", 12_415).containsEntry("shown", 0)
+                .containsEntry("losses", Map.of("spool", 0, "capture", 0, "captureOverruns", 0));
+        assertThat(stream.ended.get()).isNull();
+    }
+
+    /** What the agents' capture lost reaches the summary, also from a report that counted no attempts. */
+    @Test
+    void captureLossesShowInTheSummary() {
+        UUID tenant = admin.createTenant("Capture losses");
+        TestAgent.Stream stream = enrolledAgent(tenant).syncWithHello(List.of());
+        Instant now = Instant.now();
+        AgentMessage lossOnly = counters(now.minusSeconds(30));
+        stream.send(lossOnly.toBuilder().setRuleCounters(lossOnly.getRuleCounters().toBuilder()
+                .setEventsLostAtCapture(1_200).setCaptureOverruns(3)).build());
+        AgentMessage withCounts = counters(now, count(Direction.DIRECTION_INBOUND, Verdict.VERDICT_BLOCKED, "port-closed", 5));
+        stream.send(withCounts.toBuilder().setRuleCounters(withCounts.getRuleCounters().toBuilder()
+                .setEventsLostAtCapture(34)).build());
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> Map.of("spool", 0, "capture", 1_234, "captureOverruns", 3)
+                .equals(admin.get("/api/v1/tenants/" + tenant + "/network/events/summary").map().get("losses")));
         assertThat(stream.ended.get()).isNull();
     }
 

@@ -16,6 +16,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
  * Sends the kernel's per-decision counters as {@link RuleCounters} deltas every {@code interval}:
@@ -30,14 +31,29 @@ public final class CounterReporter implements AutoCloseable {
     private final LongSupplier policyVersion;
     private final Clock clock;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("rule-counters").factory());
+    private final Supplier<CaptureLosses> captureLosses;
     private Instant from;
+    /** The capture's loss totals as of the last report that went out. */
+    private CaptureLosses reported = CaptureLosses.NONE;
+
+    /** Running totals of what the capture lost (see RuleCounters.events_lost_at_capture and capture_overruns). */
+    public record CaptureLosses(long events, long overruns) {
+        public static final CaptureLosses NONE = new CaptureLosses(0, 0);
+    }
 
     /**
      * @param send          puts a message on the Sync stream; false when there is none now
      * @param policyVersion the version in force (0 for none)
      */
     public CounterReporter(CountingEnforcer counters, Predicate<AgentMessage> send, LongSupplier policyVersion, Clock clock) {
+        this(counters, send, policyVersion, () -> CaptureLosses.NONE, clock);
+    }
+
+    /** @param captureLosses the capture's loss totals so far (they only grow) */
+    public CounterReporter(CountingEnforcer counters, Predicate<AgentMessage> send, LongSupplier policyVersion,
+            Supplier<CaptureLosses> captureLosses, Clock clock) {
         this.counters = counters;
+        this.captureLosses = captureLosses;
         this.send = send;
         this.policyVersion = policyVersion;
         this.clock = clock;
@@ -52,11 +68,15 @@ public final class CounterReporter implements AutoCloseable {
     public synchronized java.util.Optional<RuleCounters> report() {
         Map<LogDecision, Long> deltas = counters.drain();
         Instant to = clock.instant();
-        if (deltas.isEmpty()) {
+        CaptureLosses losses = captureLosses.get();
+        long lost = losses.events() - reported.events();
+        long overruns = losses.overruns() - reported.overruns();
+        if (deltas.isEmpty() && lost == 0 && overruns == 0) {
             from = to;
             return java.util.Optional.empty();
         }
-        RuleCounters message = message(deltas, from, to, policyVersion.getAsLong());
+        RuleCounters message = message(deltas, from, to, policyVersion.getAsLong()).toBuilder()
+                .setEventsLostAtCapture(lost).setCaptureOverruns(overruns).build();
         boolean sent;
         try {
             sent = send.test(AgentMessage.newBuilder().setRuleCounters(message).build());
@@ -65,6 +85,7 @@ public final class CounterReporter implements AutoCloseable {
         }
         if (sent) {
             from = to;
+            reported = losses;
             return java.util.Optional.of(message);
         }
         counters.giveBack(deltas);

@@ -103,6 +103,14 @@ public final class EventCapture implements AutoCloseable {
         return Optional.of(start(socket, spool, InterfaceNames.local(clock), clock, log));
     }
 
+    /** What was lost so far, as the control plane hears of it (RuleCounters.events_lost_at_capture, capture_overruns). */
+    public CounterReporter.CaptureLosses losses() {
+        Stats stats = stats();
+        return new CounterReporter.CaptureLosses(
+                stats.reader().lost() + stats.reader().malformed() + stats.undecodable() + stats.unspooled(),
+                stats.reader().overruns());
+    }
+
     public Stats stats() {
         return new Stats(reader.stats(), spooled, foreign, undecodable, unspooled);
     }

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
@@ -37,7 +38,10 @@ public final class Events implements AutoCloseable {
     public static Events start(AgentConfig config, CountingEnforcer enforcer, Agent agent, Predicate<AgentMessage> send, Consumer<String> log) {
         Clock clock = Clock.systemUTC();
         EventsConfig events = config.events();
-        CounterReporter counters = new CounterReporter(enforcer, send, () -> agent.current().map(Applied::version).orElse(0L), clock);
+        // The capture starts after the counters (it needs the spool); the reporter reads its losses once it runs.
+        AtomicReference<EventCapture> running = new AtomicReference<>();
+        CounterReporter counters = new CounterReporter(enforcer, send, () -> agent.current().map(Applied::version).orElse(0L),
+                () -> running.get() == null ? CounterReporter.CaptureLosses.NONE : running.get().losses(), clock);
         counters.start(events.counterInterval());
         if (!events.enabled()) {
             log.accept("connection events are off (events.enabled: false); the rule counters are still reported");
@@ -53,6 +57,7 @@ public final class Events implements AutoCloseable {
         }
         spool.recoveryNotes().forEach(note -> log.accept("event spool: " + note));
         EventCapture capture = EventCapture.open(NflogSocket.Options.forGroup(events.nflogGroup()), spool, clock, log).orElse(null);
+        running.set(capture);
         return new Events(counters, spool, capture);
     }
 

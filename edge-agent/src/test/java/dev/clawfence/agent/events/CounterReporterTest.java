@@ -30,6 +30,7 @@ class CounterReporterTest {
     private final Map<LogDecision, Long> kernel = new HashMap<>();
     private final List<AgentMessage> sent = new ArrayList<>();
     private boolean streamOpen;
+    private CounterReporter.CaptureLosses captureLosses = CounterReporter.CaptureLosses.NONE;
     /** A clock the test moves by hand. */
     private static final class TestClock extends java.time.Clock {
         private Instant now;
@@ -92,7 +93,7 @@ class CounterReporterTest {
             sent.add(message);
         }
         return streamOpen;
-    }, () -> 12, clock);
+    }, () -> 12, () -> captureLosses, clock);
 
     @Test
     void unsentDeltasGoWithTheNextReportWhichCoversTheirIntervalToo() {
@@ -121,4 +122,27 @@ class CounterReporterTest {
         assertThat(reporter.report()).isEmpty();
         assertThat(sent).isEmpty();
     }
+
+    /** What the capture lost reaches the control plane as deltas, also in an interval with nothing counted, and once only. */
+    @Test
+    void captureLossesGoOutAsDeltasUntilSent() {
+        captureLosses = new CounterReporter.CaptureLosses(7, 1);
+        clock.advance(Duration.ofSeconds(10));
+        assertThat(reporter.report()).as("no stream").isEmpty();
+        captureLosses = new CounterReporter.CaptureLosses(9, 2);
+        streamOpen = true;
+
+        RuleCounters first = reporter.report().orElseThrow();
+        assertThat(first.getCountsList()).isEmpty();
+        assertThat(first.getEventsLostAtCapture()).isEqualTo(9);
+        assertThat(first.getCaptureOverruns()).isEqualTo(2);
+
+        captureLosses = new CounterReporter.CaptureLosses(10, 2);
+        kernel.put(BLOCKED, 3L);
+        RuleCounters second = reporter.report().orElseThrow();
+        assertThat(second.getEventsLostAtCapture()).isEqualTo(1);
+        assertThat(second.getCaptureOverruns()).isZero();
+        assertThat(reporter.report()).as("nothing new").isEmpty();
+    }
+
 }
