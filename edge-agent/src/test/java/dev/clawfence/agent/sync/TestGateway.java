@@ -117,6 +117,31 @@ public final class TestGateway extends AgentGatewayGrpc.AgentGatewayImplBase {
         }
     }
 
+    /** UploadEvents: acknowledges every batch through its last event, as the control plane's store would. */
+    @Override
+    public StreamObserver<dev.clawfence.proto.agent.v1.EventBatch> uploadEvents(
+            StreamObserver<dev.clawfence.proto.agent.v1.EventAck> acks) {
+        return new StreamObserver<>() {
+            private long mark;
+
+            @Override
+            public void onNext(dev.clawfence.proto.agent.v1.EventBatch batch) {
+                if (batch.getEventsCount() > 0) {
+                    mark = Math.max(mark, batch.getEvents(batch.getEventsCount() - 1).getSequence());
+                }
+                acks.onNext(dev.clawfence.proto.agent.v1.EventAck.newBuilder().setStoredThroughSequence(mark).build());
+            }
+
+            @Override
+            public void onError(Throwable t) {}
+
+            @Override
+            public void onCompleted() {
+                acks.onCompleted();
+            }
+        };
+    }
+
     /**
      * Sync: prints {@code SYNC client-certificate=true|false}, {@code HELLO applied=N}; sends the policy
      * from {@code -Dcf.policy=FILE} after each hello, answers every Ping, prints {@code RESULT OUTCOME VERSION HASH}.
