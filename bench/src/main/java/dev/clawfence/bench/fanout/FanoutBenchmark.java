@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -281,25 +282,37 @@ public final class FanoutBenchmark implements Callable<Integer> {
     // ------------------------------------------------------------------ output and plumbing
 
     /**
-     * CPU time (user + system, from /proc through {@link ProcessHandle}) of the server and of this JVM (the
-     * simulated agents) since the measured broadcasts began: the pauses between them are included, and so
-     * are whatever work each broadcast caused after it was delivered (replies, their database writes).
+     * CPU time (user + system, from /proc through {@link ProcessHandle}) of the server, of the processes it
+     * started (the control plane's embedded PostgreSQL: its backends live as long as the pool's connections)
+     * and of this JVM (the simulated agents) since the measured broadcasts began: the pauses between them are
+     * included, and so is whatever work each broadcast caused after it was delivered (replies, their
+     * database writes).
      */
-    private record Cpu(long serverPid, long serverStart, long agentsStart) {
+    private record Cpu(ProcessHandle server, long serverStart, Map<Long, Long> childrenStart, long agentsStart) {
         static Cpu of(long serverPid) {
-            return new Cpu(serverPid, cpuNanos(serverPid), cpuNanos(ProcessHandle.current().pid()));
+            ProcessHandle server = ProcessHandle.of(serverPid).orElseThrow(() -> new IllegalStateException(
+                    "process " + serverPid + " is gone"));
+            return new Cpu(server, cpuNanos(server), children(server), cpuNanos(ProcessHandle.current()));
         }
 
         void print(String what, int count) {
-            double server = (cpuNanos(serverPid) - serverStart) / 1e9;
-            double agents = (cpuNanos(ProcessHandle.current().pid()) - agentsStart) / 1e9;
-            System.out.printf(Locale.ROOT, "CPU per %s (pauses included): server %.2f s, simulated agents %.2f s "
-                    + "(%.1f / %.1f CPU-s over %d)%n", what, server / count, agents / count, server, agents, count);
+            double server = (cpuNanos(this.server) - serverStart) / 1e9;
+            double children = children(this.server).entrySet().stream()
+                    .mapToLong(e -> e.getValue() - childrenStart.getOrDefault(e.getKey(), 0L)).sum() / 1e9;
+            double agents = (cpuNanos(ProcessHandle.current()) - agentsStart) / 1e9;
+            System.out.printf(Locale.ROOT, "CPU per %s (pauses included): server JVM %.2f s, its child processes %.2f s, "
+                    + "simulated agents %.2f s (%.1f / %.1f / %.1f CPU-s over %d)%n", what, server / count,
+                    children / count, agents / count, server, children, agents, count);
         }
 
-        private static long cpuNanos(long pid) {
-            return ProcessHandle.of(pid).flatMap(p -> p.info().totalCpuDuration()).map(Duration::toNanos)
-                    .orElseThrow(() -> new IllegalStateException("no CPU time for process " + pid));
+        private static Map<Long, Long> children(ProcessHandle server) {
+            Map<Long, Long> cpu = new HashMap<>();
+            server.descendants().forEach(p -> cpu.put(p.pid(), cpuNanos(p)));
+            return cpu;
+        }
+
+        private static long cpuNanos(ProcessHandle process) {
+            return process.info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
         }
     }
 
