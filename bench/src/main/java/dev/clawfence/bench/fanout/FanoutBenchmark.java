@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -133,7 +134,7 @@ public final class FanoutBenchmark implements Callable<Integer> {
                 clients.broadcast(-1, referenceBytes);
                 Deliveries deliveries = new Deliveries(saves, agents, agents - clients.failures());
                 clients.record(deliveries);
-                Cpu cpu = Cpu.of(server.pid());
+                Cpu cpu = Cpu.of(server.pid(), null);
                 for (int i = 0; i < saves; i++) {
                     pause();
                     deliveries.started(i, System.nanoTime());
@@ -213,7 +214,7 @@ public final class FanoutBenchmark implements Callable<Integer> {
                 printMemory("control plane", idle, loaded);
                 Deliveries deliveries = new Deliveries(saves, agents, agents - fleet.failures());
                 fleet.record(version, deliveries);
-                Cpu cpu = Cpu.of(server.pid());
+                Cpu cpu = Cpu.of(server.pid(), data);
                 for (int i = 0; i < saves; i++) {
                     pause();
                     Map<String, Object> body = RestApi.object("message", "fan-out save " + i, "policy", policy(i));
@@ -281,25 +282,44 @@ public final class FanoutBenchmark implements Callable<Integer> {
     // ------------------------------------------------------------------ output and plumbing
 
     /**
-     * CPU time (user + system, from /proc through {@link ProcessHandle}) of the server and of this JVM (the
-     * simulated agents) since the measured broadcasts began: the pauses between them are included, and so
-     * are whatever work each broadcast caused after it was delivered (replies, their database writes).
+     * CPU time (user + system, from /proc through {@link ProcessHandle}) of the server, of the processes it
+     * started and of the PostgreSQL whose data directory is under {@code data} (the embedded one detaches from
+     * the JVM; its backends live as long as the pool's connections)
+     * and of this JVM (the simulated agents) since the measured broadcasts began: the pauses between them are
+     * included, and so is whatever work each broadcast caused after it was delivered (replies, their
+     * database writes).
      */
-    private record Cpu(long serverPid, long serverStart, long agentsStart) {
-        static Cpu of(long serverPid) {
-            return new Cpu(serverPid, cpuNanos(serverPid), cpuNanos(ProcessHandle.current().pid()));
+    private record Cpu(ProcessHandle server, Path data, long serverStart, Map<Long, Long> childrenStart, long agentsStart) {
+        static Cpu of(long serverPid, Path data) {
+            ProcessHandle server = ProcessHandle.of(serverPid).orElseThrow(() -> new IllegalStateException(
+                    "process " + serverPid + " is gone"));
+            return new Cpu(server, data, cpuNanos(server), children(server, data), cpuNanos(ProcessHandle.current()));
         }
 
         void print(String what, int count) {
-            double server = (cpuNanos(serverPid) - serverStart) / 1e9;
-            double agents = (cpuNanos(ProcessHandle.current().pid()) - agentsStart) / 1e9;
-            System.out.printf(Locale.ROOT, "CPU per %s (pauses included): server %.2f s, simulated agents %.2f s "
-                    + "(%.1f / %.1f CPU-s over %d)%n", what, server / count, agents / count, server, agents, count);
+            double server = (cpuNanos(this.server) - serverStart) / 1e9;
+            double children = children(this.server, data).entrySet().stream()
+                    .mapToLong(e -> e.getValue() - childrenStart.getOrDefault(e.getKey(), 0L)).sum() / 1e9;
+            double agents = (cpuNanos(ProcessHandle.current()) - agentsStart) / 1e9;
+            System.out.printf(Locale.ROOT, "CPU per %s (pauses included): server JVM %.2f s, its PostgreSQL (and other child processes) %.2f s, "
+                    + "simulated agents %.2f s (%.1f / %.1f / %.1f CPU-s over %d)%n", what, server / count,
+                    children / count, agents / count, server, children, agents, count);
         }
 
-        private static long cpuNanos(long pid) {
-            return ProcessHandle.of(pid).flatMap(p -> p.info().totalCpuDuration()).map(Duration::toNanos)
-                    .orElseThrow(() -> new IllegalStateException("no CPU time for process " + pid));
+        private static Map<Long, Long> children(ProcessHandle server, Path data) {
+            Map<Long, Long> cpu = new HashMap<>();
+            server.descendants().forEach(p -> cpu.put(p.pid(), cpuNanos(p)));
+            for (long postmaster : postmasters(data)) {
+                ProcessHandle.of(postmaster).ifPresent(p -> {
+                    cpu.put(p.pid(), cpuNanos(p));
+                    p.descendants().forEach(d -> cpu.put(d.pid(), cpuNanos(d)));
+                });
+            }
+            return cpu;
+        }
+
+        private static long cpuNanos(ProcessHandle process) {
+            return process.info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
         }
     }
 
@@ -391,18 +411,31 @@ public final class FanoutBenchmark implements Callable<Integer> {
 
     /** After a kill the embedded PostgreSQL would outlive the control plane: stop it through its pid file. */
     private static void stopOrphanedPostgres(Path data) {
+        for (long pid : postmasters(data)) {
+            ProcessHandle.of(pid).ifPresent(p -> {
+                System.out.println("stopping PostgreSQL " + pid + " left by the control plane");
+                p.destroy();
+            });
+        }
+    }
+
+    /** The pids of the PostgreSQL servers running with a data directory under {@code data} (none for null). */
+    private static List<Long> postmasters(Path data) {
+        if (data == null) {
+            return List.of();
+        }
+        List<Long> pids = new ArrayList<>();
         try (var files = Files.walk(data)) {
             for (Path pidFile : files.filter(p -> p.getFileName().toString().equals("postmaster.pid")).toList()) {
                 long pid = Long.parseLong(Files.readAllLines(pidFile).getFirst().strip());
-                ProcessHandle.of(pid).filter(p -> p.info().command().orElse("").contains("postgres"))
-                        .ifPresent(p -> {
-                            System.out.println("stopping PostgreSQL " + pid + " left by the control plane");
-                            p.destroy();
-                        });
+                if (ProcessHandle.of(pid).filter(p -> p.info().command().orElse("").contains("postgres")).isPresent()) {
+                    pids.add(pid);
+                }
             }
         } catch (IOException | RuntimeException e) {
-            System.out.println("cannot check for a PostgreSQL left in " + data + ": " + e.getMessage());
+            System.out.println("cannot check for a PostgreSQL in " + data + ": " + e.getMessage());
         }
+        return pids;
     }
 
     private static void deleteTree(Path root) throws IOException {

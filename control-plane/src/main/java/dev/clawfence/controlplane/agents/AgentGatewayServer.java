@@ -2,6 +2,8 @@ package dev.clawfence.controlplane.agents;
 
 import dev.clawfence.controlplane.certificates.CertificateAuthority;
 import dev.clawfence.controlplane.database.Database;
+import dev.clawfence.proto.agent.v1.AgentGatewayGrpc;
+import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.Status;
@@ -18,6 +20,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -97,6 +100,13 @@ public final class AgentGatewayServer implements AutoCloseable {
     /** The port it listens on (the configured one, or the one picked for port 0). */
     public int port() {
         return server == null ? -1 : server.getPort();
+    }
+
+    /** The Sync method as the gateway serves it (tests check that its responses go through {@link EncodedOnce}). */
+    MethodDescriptor<?, ?> syncMethod() {
+        return server.getServices().stream()
+                .map(service -> service.getMethod(AgentGatewayGrpc.getSyncMethod().getFullMethodName()))
+                .filter(Objects::nonNull).findFirst().orElseThrow().getMethodDescriptor();
     }
 
     /** The pin of the CA that issued its certificate, as enrolment tokens carry it. */

@@ -57,6 +57,42 @@ class InstanceReportsIT {
         reports.flush();
     }
 
+    private Map<String, Object> instance(UUID tenant, UUID id) {
+        return admin.get("/api/v1/tenants/" + tenant + "/instances").list().stream()
+                .filter(i -> id.toString().equals(i.get("id"))).findFirst().orElseThrow();
+    }
+
+    private InstanceReports.Result applied(UUID tenant, UUID instance, long version, String rulesetHash) {
+        return new InstanceReports.Result(tenant, instance, "192.0.2.7", version, "APPLIED", "", rulesetHash);
+    }
+
+    @Test
+    void aBatchOfAppliedResultsLandsAsIfWrittenOneByOne() {
+        UUID tenant = admin.createTenant("Applied together");
+        UUID first = enrolledInstance(tenant);
+        UUID second = enrolledInstance(tenant);
+        UUID third = enrolledInstance(tenant);
+        OffsetDateTime since = Instances.connectionStart();
+
+        inOneBatch(() -> {
+            reports.applied(applied(tenant, first, 3, "first-3"));
+            reports.applied(applied(tenant, second, 3, "second-3"));
+            // A later result without a hash keeps the hash named before it; the later version wins.
+            reports.applied(applied(tenant, first, 4, ""));
+            reports.connected(tenant, third, new Instances.Hello("9.9", Map.of("hostname", "web-3"), 2, "third-2"), since);
+            // After the hello in the same batch: it must not be undone by the hello's applied version.
+            reports.applied(applied(tenant, third, 4, "third-4"));
+            reports.applied(applied(tenant, second, 4, "second-4"));
+        });
+
+        assertThat(instance(tenant, first)).containsEntry("applyVersion", 4).containsEntry("appliedPolicyVersion", 4)
+                .containsEntry("applyOutcome", "APPLIED").containsEntry("rulesetHash", "first-3");
+        assertThat(instance(tenant, second)).containsEntry("applyVersion", 4).containsEntry("appliedPolicyVersion", 4)
+                .containsEntry("rulesetHash", "second-4");
+        assertThat(instance(tenant, third)).containsEntry("applyVersion", 4).containsEntry("appliedPolicyVersion", 4)
+                .containsEntry("rulesetHash", "third-4").containsEntry("connected", true);
+    }
+
     @Test
     void aStreamThatEndsRightAfterItsHelloShowsDisconnected() {
         UUID tenant = admin.createTenant("Hello and goodbye");

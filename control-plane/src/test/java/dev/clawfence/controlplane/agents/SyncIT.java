@@ -13,6 +13,7 @@ import dev.clawfence.proto.agent.v1.AgentHello;
 import dev.clawfence.proto.agent.v1.AgentMessage;
 import dev.clawfence.proto.agent.v1.ApplyResult;
 import dev.clawfence.proto.agent.v1.CompiledSet;
+import dev.clawfence.proto.agent.v1.ControlMessage;
 import dev.clawfence.proto.agent.v1.DriftReport;
 import dev.clawfence.proto.agent.v1.Mode;
 import dev.clawfence.proto.agent.v1.Ping;
@@ -103,6 +104,21 @@ class SyncIT {
         stream.complete();
         await().atMost(Duration.ofSeconds(2)).until(() ->
                 Boolean.FALSE.equals(admin.get("/api/v1/tenants/" + tenant + "/instances").list().getFirst().get("connected")));
+    }
+
+    @Test
+    void theUpdateStreamsShareIsEncodedOnceAndSyncWritesItsResponsesThroughThatEncoding() {
+        UUID tenant = admin.createTenant("Encoded once");
+        PolicyUpdate received = awaitUpdate(enrolledAgent(tenant).syncWithHello(List.of()), 1);
+        EncodedOnce encoded = server.context().getBean(EncodedOnce.class);
+        PolicyDistribution.Compiled compiled = server.context().getBean(PolicyDistribution.class).current(tenant);
+
+        ControlMessage shared = server.context().getBean(SyncSession.Factory.class)
+                .update(tenant, compiled, List.copyOf(compiled.wire().sets()));
+
+        assertThat(shared.getPolicyUpdate()).isEqualTo(received);
+        assertThat(encoded.isShared(shared)).isTrue();
+        assertThat(gateway.syncMethod().getResponseMarshaller()).isSameAs(encoded);
     }
 
     @Test
