@@ -128,6 +128,14 @@ public final class ActiveConnectionsStore {
         return new Request(connected, stored(tx, instance));
     }
 
+    /** The last report, without asking the agent; 404 when the tenant has no such instance. */
+    public Request lastReport(TenantTransaction tx, UUID instance) {
+        if (!tx.sql().fetchExists(INSTANCES, INSTANCES.ID.eq(instance).and(INSTANCES.TENANT_ID.eq(tx.tenantId())))) {
+            throw ApiProblem.notFound("There is no instance " + instance + " in this tenant.");
+        }
+        return new Request(false, stored(tx, instance));
+    }
+
     /** Whether the instance was connected when asked (so a request went out), and what was stored then. */
     public record Request(boolean sent, Optional<Stored> before) {}
 

@@ -1,12 +1,9 @@
 package dev.clawfence.controlplane.agents;
 
-import static dev.clawfence.controlplane.database.jooq.Tables.INSTANCES;
-
 import dev.clawfence.controlplane.api.ApiProblem;
 import dev.clawfence.controlplane.api.Ids;
 import dev.clawfence.controlplane.tenancy.Caller;
 import dev.clawfence.controlplane.tenancy.TenantAccess;
-import dev.clawfence.controlplane.tenancy.TenantTransaction;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -65,7 +62,7 @@ public final class InstanceController {
         long requestId = REQUEST_IDS.nextLong(1, Long.MAX_VALUE);
         ActiveConnectionsStore.Request sent = access.read(caller, tenant, tx -> askAgent
                 ? connections.request(tx, instance, requestId, max)
-                : new ActiveConnectionsStore.Request(false, connections.stored(tx, existing(tx, instance))));
+                : connections.lastReport(tx, instance));
         if (!sent.sent()) {
             return ConnectionsView.stored(instance, sent.before(), askAgent ? "The instance is not connected" : null);
         }
@@ -100,13 +97,6 @@ public final class InstanceController {
                             s.topPorts(), s.listTakenAt(), s.listTruncated(), s.list()))
                     .orElseGet(() -> new ConnectionsView(instance, false, note, null, null, null, List.of(), null, null, null));
         }
-    }
-
-    private static UUID existing(TenantTransaction tx, UUID instance) {
-        if (!tx.sql().fetchExists(INSTANCES, INSTANCES.ID.eq(instance).and(INSTANCES.TENANT_ID.eq(tx.tenantId())))) {
-            throw ApiProblem.notFound("There is no instance " + instance + " in this tenant.");
-        }
-        return instance;
     }
 
     private static int connectionLimit(String value) {
