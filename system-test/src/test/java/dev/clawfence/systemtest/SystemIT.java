@@ -419,9 +419,11 @@ class SystemIT {
      * simulator gives, within 2 s of the last attempt.
      */
     private static void attemptsAppearAsEvents(String refusedVerdict, String refusedOutcome) throws Exception {
-        // Whole seconds of this machine's clock, which the kernel's timestamps share.
-        String from = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
-        Thread.sleep(1000 - Instant.now().getNano() / 1_000_000 + 10);
+        // The next whole second of this machine's clock (which the kernel's timestamps share): every event
+        // of an earlier step lies before it, every attempt below after it.
+        Instant start = Instant.now().truncatedTo(ChronoUnit.SECONDS).plusSeconds(1);
+        String from = start.toString();
+        Thread.sleep(Math.max(0, Duration.between(Instant.now(), start).toMillis()) + 10);
         for (int i = 0; i < 50; i++) {
             assertThat(clientTool.connect(OTHER, HOST, 443)).isEqualTo(refusedOutcome);
         }
