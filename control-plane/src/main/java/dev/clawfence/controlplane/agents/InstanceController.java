@@ -2,6 +2,7 @@ package dev.clawfence.controlplane.agents;
 
 import dev.clawfence.controlplane.api.ApiProblem;
 import dev.clawfence.controlplane.api.Ids;
+import dev.clawfence.controlplane.api.Paging;
 import dev.clawfence.controlplane.tenancy.Caller;
 import dev.clawfence.controlplane.tenancy.TenantAccess;
 import io.micronaut.core.annotation.Nullable;
@@ -56,7 +57,7 @@ public final class InstanceController {
     public ConnectionsView connections(HttpRequest<?> request, String tenant, String id, @Nullable @QueryValue String limit,
             @Nullable @QueryValue String live) throws InterruptedException {
         UUID instance = Ids.parse("id", id);
-        int max = connectionLimit(limit);
+        int max = Paging.limit(limit, DEFAULT_CONNECTIONS, ActiveConnectionsStore.MAX_LIST);
         boolean askAgent = flag("live", live);
         Caller caller = Caller.of(request);
         long requestId = REQUEST_IDS.nextLong(1, Long.MAX_VALUE);
@@ -97,21 +98,6 @@ public final class InstanceController {
                             s.topPorts(), s.listTakenAt(), s.listTruncated(), s.list()))
                     .orElseGet(() -> new ConnectionsView(instance, false, note, null, null, null, List.of(), null, null, null));
         }
-    }
-
-    private static int connectionLimit(String value) {
-        if (value == null || value.isBlank()) {
-            return DEFAULT_CONNECTIONS;
-        }
-        try {
-            int limit = Integer.parseInt(value);
-            if (limit >= 1 && limit <= ActiveConnectionsStore.MAX_LIST) {
-                return limit;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw ApiProblem.badRequest("limit", "\"" + value + "\" is not a number from 1 to " + ActiveConnectionsStore.MAX_LIST);
     }
 
     private static boolean flag(String name, String value) {

@@ -12,18 +12,23 @@ public final class Paging {
     private Paging() {}
 
     public static int limit(String value) {
+        return limit(value, DEFAULT_LIMIT, MAX_LIMIT);
+    }
+
+    /** {@code limit} as a number from 1 to {@code max}, {@code defaultLimit} when absent; a 400 naming it otherwise. */
+    public static int limit(String value, int defaultLimit, int max) {
         if (value == null || value.isBlank()) {
-            return DEFAULT_LIMIT;
+            return defaultLimit;
         }
         try {
             int limit = Integer.parseInt(value);
-            if (limit >= 1 && limit <= MAX_LIMIT) {
+            if (limit >= 1 && limit <= max) {
                 return limit;
             }
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw ApiProblem.badRequest("limit", "\"" + value + "\" is not a number from 1 to " + MAX_LIMIT);
+        throw ApiProblem.badRequest("limit", "\"" + value + "\" is not a number from 1 to " + max);
     }
 
     /** The cursor as a number, or null for the first page. */

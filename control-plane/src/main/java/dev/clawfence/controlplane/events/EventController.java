@@ -2,6 +2,7 @@ package dev.clawfence.controlplane.events;
 
 import dev.clawfence.controlplane.api.ApiProblem;
 import dev.clawfence.controlplane.api.Ids;
+import dev.clawfence.controlplane.api.Paging;
 import dev.clawfence.controlplane.tenancy.Caller;
 import dev.clawfence.controlplane.tenancy.TenantAccess;
 import io.micronaut.core.annotation.Nullable;
@@ -115,18 +116,7 @@ public final class EventController {
     }
 
     static int limit(String value) {
-        if (value == null || value.isBlank()) {
-            return DEFAULT_LIMIT;
-        }
-        try {
-            int limit = Integer.parseInt(value);
-            if (limit >= 1 && limit <= MAX_LIMIT) {
-                return limit;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw ApiProblem.badRequest("limit", "\"" + value + "\" is not a number from 1 to " + MAX_LIMIT);
+        return Paging.limit(value, DEFAULT_LIMIT, MAX_LIMIT);
     }
 
     private static EventFilter.Params params(HttpRequest<?> request) {
