@@ -423,7 +423,7 @@ class SystemIT {
         // of an earlier step lies before it, every attempt below after it.
         Instant start = Instant.now().truncatedTo(ChronoUnit.SECONDS).plusSeconds(1);
         String from = start.toString();
-        Thread.sleep(Math.max(0, Duration.between(Instant.now(), start).toMillis()) + 10);
+        await().pollInterval(Duration.ofMillis(5)).atMost(Duration.ofSeconds(2)).until(() -> Instant.now().isAfter(start.plusMillis(10)));
         for (int i = 0; i < 50; i++) {
             assertThat(clientTool.connect(OTHER, HOST, 443)).isEqualTo(refusedOutcome);
         }
@@ -436,7 +436,9 @@ class SystemIT {
                 .until(() -> call("GET", path, apiToken, null).body.get("items").size() >= 70);
         System.out.println("MEASURED last attempt -> all 70 events in the API: "
                 + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - last) + " ms (" + refusedVerdict + ")");
-        Thread.sleep(300); // a straggler or a duplicate would show up by now
+        // A straggler or a duplicate would show up within this while.
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(50))
+                .until(() -> call("GET", path, apiToken, null).body.get("items").size() == 70);
         Response page = call("GET", path, apiToken, null);
         assertThat(page.status).as("%s", page.body).isEqualTo(200);
         List<JsonNode> items = new ArrayList<>();

@@ -173,20 +173,19 @@ class UploadCrashIT {
         startAgent(List.of(), events, 10_000_000);
         awaitLog(agentLog(), "synthetic events: all " + events + " generated", Duration.ofMinutes(5));
         startControlPlane();
-        long first = -1;
-        long firstAt = 0;
-        long mark;
-        do {
-            mark = storedThrough();
-            if (first < 0 && mark > 0) {
-                first = mark;
-                firstAt = System.nanoTime();
+        long[] first = {-1};
+        long[] firstAt = {0};
+        await().pollInterval(Duration.ofMillis(20)).atMost(Duration.ofMinutes(10)).until(() -> {
+            long mark = storedThrough();
+            if (first[0] < 0 && mark > 0) {
+                first[0] = mark;
+                firstAt[0] = System.nanoTime();
             }
-            Thread.sleep(20);
-        } while (mark < events);
-        double seconds = seconds(firstAt);
+            return mark >= events;
+        });
+        double seconds = seconds(firstAt[0]);
         System.out.printf(Locale.ROOT, "upload drain: %d events stored in %.2f s after the first batch of %d: %.0f events/s%n",
-                events - first, seconds, first, (events - first) / seconds);
+                events - first[0], seconds, first[0], (events - first[0]) / seconds);
     }
 
     // ---------------------------------------------------------------- the two processes
