@@ -51,6 +51,10 @@ class ActiveConnectionsIT {
                 String path = "/api/v1/tenants/" + tenant + "/instances/" + instance + "/connections";
                 TestAgent.Stream stream = agent.syncWithHello(List.of());
                 await().atMost(Duration.ofSeconds(5)).until(() -> stream.policyUpdates().size() == 1);
+                // The hello is stored in the background (InstanceReports batches it): wait until it is, or the
+                // live request below would find the instance not connected yet.
+                await().atMost(Duration.ofSeconds(5)).until(() -> Boolean.TRUE.equals(
+                        admin.get("/api/v1/tenants/" + tenant + "/instances").list().getFirst().get("connected")));
 
                 assertThat(admin.get(path + "?live=false").map()).containsEntry("live", false)
                         .containsEntry("note", "The agent has not reported its connections yet.");
