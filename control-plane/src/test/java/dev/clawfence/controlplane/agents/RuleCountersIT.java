@@ -3,8 +3,8 @@ package dev.clawfence.controlplane.agents;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.clawfence.controlplane.certificates.CertificateAuthority;
 import dev.clawfence.controlplane.support.Api;
+import dev.clawfence.controlplane.support.EnrolledAgents;
 import dev.clawfence.controlplane.support.TestAgent;
 import dev.clawfence.controlplane.support.TestServer;
 import dev.clawfence.proto.agent.v1.AgentMessage;
@@ -13,38 +13,22 @@ import dev.clawfence.proto.agent.v1.RuleCount;
 import dev.clawfence.proto.agent.v1.RuleCounters;
 import dev.clawfence.proto.agent.v1.Verdict;
 import io.grpc.Status;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Kernel rule counters sent on the Sync stream reach the summary as exact attempts. */
 class RuleCountersIT {
 
     private final TestServer server = TestServer.get();
     private final Api admin = server.admin();
-    private final AgentGatewayServer gateway = server.context().getBean(AgentGatewayServer.class);
-    private final X509Certificate ca = server.context().getBean(CertificateAuthority.class).certificate();
-    private final List<TestAgent> agents = new ArrayList<>();
-
-    @AfterEach
-    void closeAgents() {
-        agents.forEach(TestAgent::close);
-    }
-
-    private TestAgent enrolledAgent(UUID tenant) {
-        Api.Response token = admin.post("/api/v1/tenants/" + tenant + "/enrollment-tokens", Map.of());
-        TestAgent agent = new TestAgent(gateway.port(), ca);
-        agents.add(agent);
-        agent.enroll((String) token.map().get("token"));
-        return agent;
-    }
+    @RegisterExtension
+    final EnrolledAgents agents = new EnrolledAgents(server);
 
     private static AgentMessage counters(Instant end, RuleCount.Builder... counts) {
         RuleCounters.Builder counters = RuleCounters.newBuilder().setFromEpochMillis(end.minusSeconds(10).toEpochMilli())
@@ -69,7 +53,7 @@ class RuleCountersIT {
     @Test
     void countersAddUpPerDirectionAndVerdictInTheSummary() {
         UUID tenant = admin.createTenant("Counters");
-        TestAgent.Stream stream = enrolledAgent(tenant).syncWithHello(List.of());
+        TestAgent.Stream stream = agents.enroll(tenant).syncWithHello(List.of());
         Instant now = Instant.now();
         assertThat(admin.get("/api/v1/tenants/" + tenant + "/network/events/summary").map().get("attempts"))
                 .as("before any counters").isNull();
@@ -95,7 +79,7 @@ class RuleCountersIT {
     @Test
     void captureLossesShowInTheSummary() {
         UUID tenant = admin.createTenant("Capture losses");
-        TestAgent.Stream stream = enrolledAgent(tenant).syncWithHello(List.of());
+        TestAgent.Stream stream = agents.enroll(tenant).syncWithHello(List.of());
         Instant now = Instant.now();
         AgentMessage lossOnly = counters(now.minusSeconds(30));
         stream.send(lossOnly.toBuilder().setRuleCounters(lossOnly.getRuleCounters().toBuilder()
@@ -112,7 +96,7 @@ class RuleCountersIT {
     @Test
     void malformedCountersEndTheStreamNamingTheField() {
         UUID tenant = admin.createTenant("Bad counters");
-        TestAgent.Stream stream = enrolledAgent(tenant).syncWithHello(List.of());
+        TestAgent.Stream stream = agents.enroll(tenant).syncWithHello(List.of());
 
         stream.send(counters(Instant.now(), count(Direction.DIRECTION_INBOUND, Verdict.VERDICT_BLOCKED, "geo", 5),
                 count(Direction.DIRECTION_INBOUND, Verdict.VERDICT_BLOCKED, "geo", 1).setVerdictValue(9)));

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.ByteString;
-import dev.clawfence.controlplane.certificates.CertificateAuthority;
 import dev.clawfence.controlplane.support.Api;
+import dev.clawfence.controlplane.support.EnrolledAgents;
 import dev.clawfence.controlplane.support.TestAgent;
 import dev.clawfence.controlplane.support.TestServer;
 import dev.clawfence.proto.agent.v1.AgentHello;
@@ -23,16 +23,14 @@ import dev.clawfence.proto.agent.v1.ScheduledPolicy;
 import dev.clawfence.proto.agent.v1.SetRef;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The Sync stream over real mutual TLS gRPC, with policy fan-out through PostgreSQL LISTEN/NOTIFY. */
 class SyncIT {
@@ -40,22 +38,8 @@ class SyncIT {
     private final TestServer server = TestServer.get();
     private final Api admin = server.admin();
     private final AgentGatewayServer gateway = server.context().getBean(AgentGatewayServer.class);
-    private final X509Certificate ca = server.context().getBean(CertificateAuthority.class).certificate();
-    private final List<TestAgent> agents = new ArrayList<>();
-
-    @AfterEach
-    void closeAgents() {
-        agents.forEach(TestAgent::close);
-    }
-
-    /** A new tenant with one enrolled agent. */
-    private TestAgent enrolledAgent(UUID tenant) {
-        Api.Response token = admin.post("/api/v1/tenants/" + tenant + "/enrollment-tokens", Map.of());
-        TestAgent agent = new TestAgent(gateway.port(), ca);
-        agents.add(agent);
-        agent.enroll((String) token.map().get("token"));
-        return agent;
-    }
+    @RegisterExtension
+    final EnrolledAgents agents = new EnrolledAgents(server);
 
     private static PolicyUpdate awaitUpdate(TestAgent.Stream stream, int count) {
         await().atMost(Duration.ofSeconds(5)).until(() -> stream.policyUpdates().size() >= count || stream.ended.get() != null);
@@ -86,7 +70,7 @@ class SyncIT {
     @Test
     void helloIsAnsweredWithTheCurrentPolicy() {
         UUID tenant = admin.createTenant("Hello");
-        TestAgent agent = enrolledAgent(tenant);
+        TestAgent agent = agents.enroll(tenant);
 
         TestAgent.Stream stream = agent.syncWithHello(List.of());
         PolicyUpdate update = awaitUpdate(stream, 1);
@@ -109,7 +93,7 @@ class SyncIT {
     @Test
     void theUpdateStreamsShareIsEncodedOnceAndSyncWritesItsResponsesThroughThatEncoding() {
         UUID tenant = admin.createTenant("Encoded once");
-        PolicyUpdate received = awaitUpdate(enrolledAgent(tenant).syncWithHello(List.of()), 1);
+        PolicyUpdate received = awaitUpdate(agents.enroll(tenant).syncWithHello(List.of()), 1);
         EncodedOnce encoded = server.context().getBean(EncodedOnce.class);
         PolicyDistribution.Compiled compiled = server.context().getBean(PolicyDistribution.class).current(tenant);
 
@@ -124,7 +108,7 @@ class SyncIT {
     @Test
     void setsTheAgentHoldsAreNotSent() {
         UUID tenant = admin.createTenant("Known sets");
-        TestAgent agent = enrolledAgent(tenant);
+        TestAgent agent = agents.enroll(tenant);
         TestAgent.Stream first = agent.syncWithHello(List.of());
         List<String> hashes = awaitUpdate(first, 1).getSetsList().stream().map(CompiledSet::getHash).toList();
 
@@ -139,8 +123,8 @@ class SyncIT {
     void aSavedPolicyReachesConnectedAgentsOfItsTenantOnly() {
         UUID tenant = admin.createTenant("Fan-out");
         UUID other = admin.createTenant("Bystander");
-        TestAgent.Stream stream = enrolledAgent(tenant).syncWithHello(List.of());
-        TestAgent.Stream bystander = enrolledAgent(other).syncWithHello(List.of());
+        TestAgent.Stream stream = agents.enroll(tenant).syncWithHello(List.of());
+        TestAgent.Stream bystander = agents.enroll(other).syncWithHello(List.of());
         PolicyUpdate initial = awaitUpdate(stream, 1);
         awaitUpdate(bystander, 1);
 
@@ -169,7 +153,7 @@ class SyncIT {
     @Test
     void aLapsingAllowlistEntryIsRecompiledAndSentAgain() {
         UUID tenant = admin.createTenant("Lapsing");
-        TestAgent.Stream stream = enrolledAgent(tenant).syncWithHello(List.of());
+        TestAgent.Stream stream = agents.enroll(tenant).syncWithHello(List.of());
         awaitUpdate(stream, 1);
         Map<String, Object> policy = new java.util.HashMap<>(policyAllowing("203.0.113.0/24"));
         policy.put("inbound", Map.of(
@@ -200,7 +184,7 @@ class SyncIT {
     @Test
     void anUpdateCarriesTheExpiryScheduleWithEachSetOnce() {
         UUID tenant = admin.createTenant("Scheduled");
-        TestAgent agent = enrolledAgent(tenant);
+        TestAgent agent = agents.enroll(tenant);
         TestAgent.Stream stream = agent.syncWithHello(List.of());
         PolicyUpdate first = awaitUpdate(stream, 1);
         java.time.Instant now = java.time.Instant.now();
@@ -263,7 +247,7 @@ class SyncIT {
 
     @Test
     void aHelloWithoutAKnownProtocolVersionIsRefusedNamingTheVersionsSpoken() {
-        TestAgent agent = enrolledAgent(admin.createTenant("Old or new"));
+        TestAgent agent = agents.enroll(admin.createTenant("Old or new"));
         for (int version : new int[] {0, 2, 99}) {
             TestAgent.Stream stream = agent.sync(false);
             stream.send(AgentMessage.newBuilder().setHello(AgentHello.newBuilder().setProtocolVersionValue(version)
@@ -282,7 +266,7 @@ class SyncIT {
 
     @Test
     void pingIsAnsweredWithPong() {
-        TestAgent.Stream stream = enrolledAgent(admin.createTenant("Ping")).syncWithHello(List.of());
+        TestAgent.Stream stream = agents.enroll(admin.createTenant("Ping")).syncWithHello(List.of());
         awaitUpdate(stream, 1);
 
         stream.send(AgentMessage.newBuilder().setPing(Ping.newBuilder().setNonce(42)).build());
@@ -295,7 +279,7 @@ class SyncIT {
     @Test
     void applyResultsAndDriftShowUpInTheInstanceList() {
         UUID tenant = admin.createTenant("Reports");
-        TestAgent.Stream stream = enrolledAgent(tenant).syncWithHello(List.of());
+        TestAgent.Stream stream = agents.enroll(tenant).syncWithHello(List.of());
         awaitUpdate(stream, 1);
 
         stream.send(AgentMessage.newBuilder().setApplyResult(ApplyResult.newBuilder().setPolicyVersion(1)
@@ -327,7 +311,7 @@ class SyncIT {
     void aFailureReportedRightAfterASuccessIsWhatTheInstanceShows() {
         // Apply results are written in batches; the batch must not put an older APPLIED over a newer FAILED.
         UUID tenant = admin.createTenant("Report order");
-        TestAgent.Stream stream = enrolledAgent(tenant).syncWithHello(List.of());
+        TestAgent.Stream stream = agents.enroll(tenant).syncWithHello(List.of());
         awaitUpdate(stream, 1);
 
         stream.send(AgentMessage.newBuilder().setApplyResult(ApplyResult.newBuilder().setPolicyVersion(1)
@@ -352,7 +336,7 @@ class SyncIT {
 
     @Test
     void theFirstMessageMustBeHello() {
-        TestAgent agent = enrolledAgent(admin.createTenant("Rude"));
+        TestAgent agent = agents.enroll(admin.createTenant("Rude"));
         TestAgent.Stream stream = agent.sync(false);
 
         stream.send(AgentMessage.newBuilder().setPing(Ping.newBuilder().setNonce(1)).build());
@@ -364,7 +348,7 @@ class SyncIT {
 
     @Test
     void syncWithoutAClientCertificateIsRefused() {
-        TestAgent agent = enrolledAgent(admin.createTenant("Anonymous"));
+        TestAgent agent = agents.enroll(admin.createTenant("Anonymous"));
         TestAgent.Stream stream = agent.sync(true);
 
         stream.send(AgentMessage.newBuilder().setPing(Ping.newBuilder().setNonce(1)).build());
@@ -377,7 +361,7 @@ class SyncIT {
     @Test
     void revokingAnInstanceClosesItsStreamAndRefusesNewCalls() {
         UUID tenant = admin.createTenant("Revoked");
-        TestAgent agent = enrolledAgent(tenant);
+        TestAgent agent = agents.enroll(tenant);
         TestAgent.Stream stream = agent.syncWithHello(List.of());
         awaitUpdate(stream, 1);
         String instance = agent.enrolled().getInstanceId();

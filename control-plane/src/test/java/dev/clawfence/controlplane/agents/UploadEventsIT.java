@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.ByteString;
-import dev.clawfence.controlplane.certificates.CertificateAuthority;
 import dev.clawfence.controlplane.support.Api;
+import dev.clawfence.controlplane.support.EnrolledAgents;
 import dev.clawfence.controlplane.support.TestAgent;
 import dev.clawfence.controlplane.support.TestServer;
 import dev.clawfence.proto.agent.v1.AgentHello;
@@ -20,7 +20,6 @@ import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.security.cert.X509Certificate;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -34,30 +33,16 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** UploadEvents over real mutual-TLS gRPC into the real event store: acks, order, attribution, refusals. */
 class UploadEventsIT {
 
     private final TestServer server = TestServer.get();
     private final Api admin = server.admin();
-    private final AgentGatewayServer gateway = server.context().getBean(AgentGatewayServer.class);
-    private final X509Certificate ca = server.context().getBean(CertificateAuthority.class).certificate();
-    private final List<TestAgent> agents = new ArrayList<>();
-
-    @AfterEach
-    void closeAgents() {
-        agents.forEach(TestAgent::close);
-    }
-
-    private TestAgent enrolledAgent(UUID tenant) {
-        Api.Response token = admin.post("/api/v1/tenants/" + tenant + "/enrollment-tokens", Map.of());
-        TestAgent agent = new TestAgent(gateway.port(), ca);
-        agents.add(agent);
-        agent.enroll((String) token.map().get("token"));
-        return agent;
-    }
+    @RegisterExtension
+    final EnrolledAgents agents = new EnrolledAgents(server);
 
     /** Acks and the end of one upload stream. */
     private static final class Acks implements StreamObserver<EventAck> {
@@ -115,7 +100,7 @@ class UploadEventsIT {
     @Test
     void pipelinedBatchesAreStoredOnceAndAckedInOrder() throws SQLException {
         UUID tenant = admin.createTenant("Uploads in order");
-        TestAgent agent = enrolledAgent(tenant);
+        TestAgent agent = agents.enroll(tenant);
         UUID instance = UUID.fromString(agent.enrolled().getInstanceId());
         Acks acks = new Acks();
         StreamObserver<EventBatch> upload = agent.uploadEvents(acks);
@@ -141,7 +126,7 @@ class UploadEventsIT {
         UUID tenant = admin.createTenant("Uploads attributed");
         int enforced = putPolicy(tenant, "in-enforced");
         putPolicy(tenant, "in-newer");
-        TestAgent agent = enrolledAgent(tenant);
+        TestAgent agent = agents.enroll(tenant);
         UUID instance = UUID.fromString(agent.enrolled().getInstanceId());
         TestAgent.Stream sync = agent.sync(false);
         sync.send(AgentMessage.newBuilder().setHello(AgentHello.newBuilder().setProtocolVersion(ProtocolVersion.PROTOCOL_VERSION_1)
@@ -166,7 +151,7 @@ class UploadEventsIT {
     @Test
     void aBatchThatBreaksTheContractEndsTheStreamNamingTheField() throws SQLException {
         UUID tenant = admin.createTenant("Uploads refused");
-        TestAgent agent = enrolledAgent(tenant);
+        TestAgent agent = agents.enroll(tenant);
         UUID instance = UUID.fromString(agent.enrolled().getInstanceId());
         Acks acks = new Acks();
 
@@ -183,7 +168,7 @@ class UploadEventsIT {
     @Test
     void revokingTheInstanceClosesItsUploadStream() {
         UUID tenant = admin.createTenant("Uploads revoked");
-        TestAgent agent = enrolledAgent(tenant);
+        TestAgent agent = agents.enroll(tenant);
         UUID instance = UUID.fromString(agent.enrolled().getInstanceId());
         Acks acks = new Acks();
         StreamObserver<EventBatch> upload = agent.uploadEvents(acks);
