@@ -112,7 +112,7 @@ public final class EventController {
                 : EventLiveStream.Position.parse(lastEventId);
         Caller caller = Caller.of(request);
         access.read(caller, tenant, tx -> tx.tenantId());
-        return live.open(caller, tenant, tenantId, filter, after);
+        return live.open(caller, request.getHeaders().get(HttpHeaders.AUTHORIZATION), tenant, tenantId, filter, after);
     }
 
     static int limit(String value) {

@@ -2,6 +2,7 @@ package dev.clawfence.controlplane.events;
 
 import dev.clawfence.controlplane.api.ApiProblem;
 import dev.clawfence.controlplane.database.Database;
+import dev.clawfence.controlplane.tenancy.Authenticator;
 import dev.clawfence.controlplane.tenancy.Caller;
 import dev.clawfence.controlplane.tenancy.TenantAccess;
 import io.micronaut.context.annotation.Value;
@@ -47,6 +48,10 @@ import reactor.core.publisher.FluxSink;
  * ingest transaction notifies {@value #CHANNEL} with the tenant id on commit; this replica's listener
  * wakes that tenant's subscribers at once, and each also polls every second, which covers a missed
  * notification and a batch held back behind a running transaction.
+ *
+ * <p>A stream outlives the request that authenticated it, so every {@code stream-recheck} it
+ * authenticates its token again and ends when the token was revoked (the client's reconnect then
+ * gets the 401).
  */
 @Singleton
 public final class EventLiveStream implements AutoCloseable {
@@ -89,17 +94,22 @@ public final class EventLiveStream implements AutoCloseable {
     private final EventQuery query;
     private final JsonMapper json;
     private final Duration heartbeat;
+    private final Authenticator authenticator;
+    private final Duration recheck;
     private final Map<UUID, Set<Semaphore>> subscribers = new ConcurrentHashMap<>();
     private final Thread listener;
     private volatile boolean running = true;
 
     public EventLiveStream(Database database, TenantAccess access, EventQuery query, JsonMapper json,
-            @Value("${clawfence.events.stream-heartbeat:15s}") Duration heartbeat) {
+            @Value("${clawfence.events.stream-heartbeat:15s}") Duration heartbeat, Authenticator authenticator,
+            @Value("${clawfence.events.stream-recheck:10s}") Duration recheck) {
         this.database = database;
         this.access = access;
         this.query = query;
         this.json = json;
         this.heartbeat = heartbeat;
+        this.authenticator = authenticator;
+        this.recheck = recheck;
         this.listener = Thread.ofPlatform().daemon().name("clawfence-event-listener").start(this::listen);
     }
 
@@ -121,9 +131,11 @@ public final class EventLiveStream implements AutoCloseable {
 
     /**
      * The stream of {@code tenant}'s new events matching {@code filter}, from {@code after} (a
-     * Last-Event-ID) or from now. The caller has checked access and the filter already.
+     * Last-Event-ID) or from now, for as long as {@code authorization} (the request's header, which made
+     * {@code caller}) stays valid. The caller has checked access and the filter already.
      */
-    public Publisher<Event<String>> open(Caller caller, String tenantParam, UUID tenant, EventFilter filter, Position after) {
+    public Publisher<Event<String>> open(Caller caller, String authorization, String tenantParam, UUID tenant,
+            EventFilter filter, Position after) {
         return Flux.create(sink -> {
             Semaphore wake = new Semaphore(0);
             Semaphore demand = new Semaphore(0);
@@ -135,7 +147,7 @@ public final class EventLiveStream implements AutoCloseable {
             subscribers.computeIfAbsent(tenant, t -> ConcurrentHashMap.newKeySet()).add(wake);
             Thread.ofVirtual().name("event-stream-" + tenant).start(() -> {
                 try {
-                    follow(sink, caller, tenantParam, filter, after, wake, demand);
+                    follow(sink, caller, authorization, tenantParam, filter, after, wake, demand);
                 } catch (RuntimeException e) {
                     if (!sink.isCancelled()) {
                         LOG.warn("Event stream of tenant {} failed", tenant, e);
@@ -151,13 +163,22 @@ public final class EventLiveStream implements AutoCloseable {
         });
     }
 
-    private void follow(FluxSink<Event<String>> sink, Caller caller, String tenantParam, EventFilter filter,
-            Position after, Semaphore wake, Semaphore demand) {
+    private void follow(FluxSink<Event<String>> sink, Caller caller, String authorization, String tenantParam,
+            EventFilter filter, Position after, Semaphore wake, Semaphore demand) {
         Position position = after != null ? after
                 : access.read(caller, tenantParam, tx -> new Position(
                         tx.sql().fetchSingle("select pg_snapshot_xmin(pg_current_snapshot())::text::bigint").get(0, Long.class), 0, 0));
         long lastSent = System.nanoTime();
+        long nextRecheck = System.nanoTime() + recheck.toNanos();
         while (!sink.isCancelled()) {
+            if (System.nanoTime() - nextRecheck >= 0) {
+                if (!stillAuthorized(caller, authorization)) {
+                    send(sink, demand, Event.of("").comment("the API token was revoked; the stream ends"));
+                    sink.complete();
+                    return;
+                }
+                nextRecheck = System.nanoTime() + recheck.toNanos();
+            }
             Position from = position;
             List<Delivery> deliveries = access.read(caller, tenantParam, tx -> poll(tx.sql(), tx.tenantId(), filter, from));
             for (Delivery delivery : deliveries) {
@@ -190,6 +211,12 @@ public final class EventLiveStream implements AutoCloseable {
                 return;
             }
         }
+    }
+
+    private boolean stillAuthorized(Caller caller, String authorization) {
+        return authenticator.authenticate(authorization, caller.remoteAddress())
+                .filter(now -> now.tokenId().equals(caller.tokenId()) && now.role() == caller.role())
+                .isPresent();
     }
 
     /** The events of one logged batch to send, and the position once all of it is handled. */

@@ -42,6 +42,8 @@ class EventStreamIT {
     static final class Subscription implements AutoCloseable {
         final List<Sse> received = new CopyOnWriteArrayList<>();
         final int status;
+        /** The server ended the stream (or the test closed it). */
+        volatile boolean ended;
         private final Stream<String> lines;
 
         Subscription(UUID tenant, String token, String query, String lastEventId) throws Exception {
@@ -77,6 +79,7 @@ class EventStreamIT {
                 } catch (RuntimeException e) {
                     // closed by the test
                 }
+                ended = true;
             });
         }
 
@@ -164,6 +167,30 @@ class EventStreamIT {
             await().atMost(Duration.ofSeconds(5)).until(() -> stream.received.stream().filter(e -> "heartbeat".equals(e.comment())).count() >= 2);
             assertThat(stream.events()).isEmpty();
         }
+    }
+
+    @Test
+    void aStreamEndsOnceItsTokenIsRevoked() throws Exception {
+        UUID tenant = SERVER.admin().createTenant("Revoked viewer");
+        UUID instance = instance(tenant);
+        Api viewer = SERVER.admin().mintToken(tenant, "viewer");
+        String tokens = "/api/v1/tenants/" + tenant + "/api-tokens";
+        try (Subscription stream = new Subscription(tenant, viewer.token(), "", null);
+                Subscription bystander = new Subscription(tenant, TestServer.ADMIN_TOKEN, "", null)) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> !stream.received.isEmpty() && !bystander.received.isEmpty());
+            String id = (String) SERVER.admin().get(tokens).list().stream()
+                    .filter(t -> "viewer-token".equals(t.get("name"))).findFirst().orElseThrow().get("id");
+            assertThat(SERVER.admin().delete(tokens + "/" + id).status()).isEqualTo(204);
+
+            // TestServer rechecks every second: the stream says why and ends; its reconnect would get a 401.
+            await().atMost(Duration.ofSeconds(5)).until(() -> stream.ended);
+            assertThat(stream.received).extracting(Sse::comment).contains("the API token was revoked; the stream ends");
+            INGEST.ingest(tenant, instance, batch(1, 2));
+            await().atMost(Duration.ofSeconds(3)).until(() -> bystander.events().size() == 2);
+            assertThat(stream.events()).isEmpty();
+            assertThat(bystander.ended).isFalse();
+        }
+        assertThat(new Subscription(tenant, viewer.token(), "", null).status).isEqualTo(401);
     }
 
     @Test

@@ -67,6 +67,7 @@ public final class TestServer {
         props.put("clawfence.database.app-password", APP_PASSWORD);
         // The live event stream's keep-alive comment, short enough for a test to see one.
         props.put("clawfence.events.stream-heartbeat", "1s");
+        props.put("clawfence.events.stream-recheck", "1s");
         return props;
     }
 
