@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -187,22 +186,17 @@ public final class EventMaintenance implements AutoCloseable {
             if (oldest == null) {
                 return deleted;
             }
-            Instant day = oldest.toInstant().truncatedTo(ChronoUnit.DAYS);
-            Instant end = day.plus(Duration.ofDays(1)).isBefore(retainedFrom) ? day.plus(Duration.ofDays(1)) : retainedFrom;
+            String partition = EventPartitions.partitionName(oldest.atZoneSameInstant(ZoneOffset.UTC).toLocalDate());
             long inDay = 0;
             int n;
             do {
-                // The time bounds keep both scans in one partition, where a ctid names one row.
+                // One day partition at a time (wholly before the retention, which starts at a day boundary):
+                // there a ctid names one row, and a bare ctid list is a TID scan, however stale the statistics.
                 n = asOwnerIn(tenant, connection -> {
-                    try (PreparedStatement s = connection.prepareStatement("""
-                            delete from connection_events where tenant_id = ? and time >= ? and time < ? and ctid = any(array(
-                              select ctid from connection_events where tenant_id = ? and time >= ? and time < ? limit ?))""")) {
-                        for (int i = 0; i < 2; i++) {
-                            s.setObject(1 + 3 * i, tenant);
-                            s.setObject(2 + 3 * i, at(day));
-                            s.setObject(3 + 3 * i, at(end));
-                        }
-                        s.setInt(7, BATCH);
+                    try (PreparedStatement s = connection.prepareStatement("delete from " + partition
+                            + " where ctid = any(array(select ctid from " + partition + " where tenant_id = ? limit ?))")) {
+                        s.setObject(1, tenant);
+                        s.setInt(2, BATCH);
                         return s.executeUpdate();
                     }
                 });
