@@ -46,8 +46,13 @@ public final class EventRetention {
 
     /** The tenant's retention in days. */
     public int days(TenantTransaction tx) {
+        return days(tx, config.retentionDaysOrDefault());
+    }
+
+    /** The tenant's retention in days, {@code defaultDays} when it has no figure of its own. */
+    static int days(TenantTransaction tx, int defaultDays) {
         Record row = tx.sql().fetchOne("select retention_days from event_retention where tenant_id = {0}", tx.tenantId());
-        return row == null ? config.retentionDaysOrDefault() : row.get(0, Integer.class);
+        return row == null ? defaultDays : row.get(0, Integer.class);
     }
 
     /** The oldest instant the tenant's reads may return: the start of the UTC day {@link #days} ago. */

@@ -58,13 +58,7 @@ public final class KernelCounters {
         if (end.isAfter(now.plus(futureTolerance))) {
             end = now;
         }
-        if (end.isBefore(EventPartitions.retainedFrom(now, tx.sql().connectionResult(c -> {
-            try {
-                return EventRetention.days(c, tx.tenantId(), retentionDays);
-            } catch (SQLException e) {
-                throw new DataAccessException("cannot read the event retention of tenant " + tx.tenantId(), e);
-            }
-        })))) {
+        if (end.isBefore(EventPartitions.retainedFrom(now, EventRetention.days(tx, retentionDays)))) {
             return 0;
         }
         Map<Key, Long> sums = new LinkedHashMap<>();

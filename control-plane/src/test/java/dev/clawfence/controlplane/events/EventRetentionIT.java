@@ -6,7 +6,13 @@ import static org.awaitility.Awaitility.await;
 
 import dev.clawfence.controlplane.support.Api;
 import dev.clawfence.controlplane.support.TestServer;
+import dev.clawfence.controlplane.tenancy.Caller;
+import dev.clawfence.controlplane.tenancy.TenantAccess;
+import dev.clawfence.proto.agent.v1.Direction;
 import dev.clawfence.proto.agent.v1.EventBatch;
+import dev.clawfence.proto.agent.v1.RuleCount;
+import dev.clawfence.proto.agent.v1.RuleCounters;
+import dev.clawfence.proto.agent.v1.Verdict;
 import java.io.StringReader;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -155,6 +161,19 @@ class EventRetentionIT {
                 .isEqualTo(new IngestResult(4, 2, 0, 0, 0, 0));
         assertThat(ownerLong("select events_expired from event_ingest_marks where instance_id = ?", weekHost)).isEqualTo(1);
         assertThat(ownerLong("select events_expired from event_ingest_marks where instance_id = ?", standardHost)).isZero();
+        // Kernel counters of an interval that ended before the tenant's retention are dropped like its events.
+        KernelCounters counters = server.context().getBean(KernelCounters.class);
+        TenantAccess access = server.context().getBean(TenantAccess.class);
+        RuleCounters tenDaysOld = RuleCounters.newBuilder().setFromEpochMillis(tenDaysAgo.minusSeconds(10).toEpochMilli())
+                .setToEpochMillis(tenDaysAgo.toEpochMilli()).setPolicyVersion(1)
+                .addCounts(RuleCount.newBuilder().setDirection(Direction.DIRECTION_INBOUND).setVerdict(Verdict.VERDICT_BLOCKED)
+                        .setReason("not-allowlisted").setAttempts(5))
+                .build();
+        long weekAttempts = access.system(week, Caller.agent(week, weekHost, null), tx -> counters.store(tx, weekHost, tenDaysOld));
+        long standardAttempts = access.system(standard, Caller.agent(standard, standardHost, null),
+                tx -> counters.store(tx, standardHost, tenDaysOld));
+        assertThat(weekAttempts).isZero();
+        assertThat(standardAttempts).isEqualTo(5);
 
         EventMaintenance.Run run = maintenance.maintain();
 
