@@ -57,6 +57,12 @@ public final class JsonBody {
         return fields.get(name);
     }
 
+    /** Whether the field is in the body at all, also when its value is null (which {@link #has} counts as absent). */
+    public boolean present(String name) {
+        known.add(name);
+        return fields.containsKey(name);
+    }
+
     public boolean has(String name) {
         known.add(name);
         return fields.containsKey(name) && fields.get(name) != null;

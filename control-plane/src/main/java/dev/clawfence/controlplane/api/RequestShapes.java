@@ -31,6 +31,12 @@ public final class RequestShapes {
             @Schema(maxLength = 200) String name,
             @Schema(allowableValues = {"owner", "admin", "viewer"}) String role) {}
 
+    @Schema(description = "The tenant's event retention in days, or null for the platform default.")
+    public record EventSettings(
+            @Schema(requiredMode = Schema.RequiredMode.REQUIRED, nullable = true, minimum = "1",
+                    description = "1 to clawfence.events.max-retention-days (default 365); null: the platform default")
+            Integer retentionDays) {}
+
     @Schema(description = "A new policy version: why, and the whole document (see DESIGN.md, Policy document).")
     public record SavePolicy(
             @Schema(requiredMode = Schema.RequiredMode.REQUIRED, maxLength = 500) String message,

@@ -92,9 +92,16 @@ public final class EventQuery {
     /** Rows fetched per round trip by the export's server-side cursor: bounds its memory. */
     static final int EXPORT_FETCH_SIZE = 1000;
 
+    private final EventRetention retention;
+
+    public EventQuery(EventRetention retention) {
+        this.retention = retention;
+    }
+
     /** The page of at most {@code limit} events after {@code after} (null: the newest). */
     public Page page(TenantTransaction tx, EventFilter filter, EventCursor after, int limit) {
         List<Condition> where = conditions(tx.tenantId(), filter);
+        where.add(retained(tx));
         if (after != null) {
             OffsetDateTime time = offsetDateTime(after.timeMicros());
             // The plain time bound lets the index range start at the cursor; the row comparison breaks ties.
@@ -122,7 +129,9 @@ public final class EventQuery {
      */
     public long export(TenantTransaction tx, EventFilter filter, Consumer<Item> sink) {
         long count = 0;
-        try (Cursor<Record> cursor = tx.sql().select(COLUMNS).from(EVENTS).where(conditions(tx.tenantId(), filter))
+        List<Condition> where = conditions(tx.tenantId(), filter);
+        where.add(retained(tx));
+        try (Cursor<Record> cursor = tx.sql().select(COLUMNS).from(EVENTS).where(where)
                 .orderBy(NEWEST_FIRST).fetchSize(EXPORT_FETCH_SIZE).fetchLazy()) {
             for (Record r : cursor) {
                 sink.accept(item(r));
@@ -140,6 +149,14 @@ public final class EventQuery {
         where.add(TIME.between(firstTime, lastTime));
         where.add(SEQUENCE.between(firstSequence, lastSequence));
         return sql.select(COLUMNS).from(EVENTS).where(where).orderBy(SEQUENCE).fetch(EventQuery::item);
+    }
+
+    /**
+     * The tenant's retention as a time bound: rows older than it may still be stored until maintenance
+     * deletes them, but are never shown. A second lower bound on the time index costs nothing.
+     */
+    private Condition retained(TenantTransaction tx) {
+        return TIME.ge(retention.retainedFrom(tx).atOffset(ZoneOffset.UTC));
     }
 
     static List<Condition> conditions(UUID tenant, EventFilter filter) {

@@ -62,8 +62,9 @@ public final class EventStore {
     }
 
     /**
-     * @param retentionDays events older than the start of the UTC day this many days ago are counted
-     *     as expired instead of stored (their partitions are dropped)
+     * @param retentionDays the retention of tenants without their own ({@link EventRetention}): events
+     *     older than the start of the UTC day the tenant's retention ago are counted as expired instead
+     *     of stored
      * @param futureTolerance how far ahead of the clock an event's time may lie before it is clamped
      *     to the receive time; must be shorter than the partitions created ahead
      * @param rollups whether to add each batch to the rollups in the same transaction (off only to
@@ -86,7 +87,8 @@ public final class EventStore {
     public IngestResult ingest(Connection connection, UUID tenant, UUID instance, EventBatch batch) throws SQLException {
         EventBatchCheck.check(batch);
         Instant now = clock.instant();
-        long oldestMicros = micros(EventPartitions.retainedFrom(now, retentionDays));
+        // The tenant's own retention, when it has one: an event older than that is expired, not stored.
+        long oldestMicros = micros(EventPartitions.retainedFrom(now, EventRetention.days(connection, tenant, retentionDays)));
         long latestMicros = micros(now.plus(futureTolerance));
         long nowMicros = micros(now);
 

@@ -5,11 +5,12 @@ import io.micronaut.core.annotation.Nullable;
 import java.time.Duration;
 
 /**
- * Connection event storage settings ({@code clawfence.events.*}). Retention is one figure for every
- * tenant for now; issue 4 wants it per tenant, which will need partitions per retention class or
- * row deletes for tenants below the longest one.
+ * Connection event storage settings ({@code clawfence.events.*}). A tenant may set its own retention
+ * ({@link EventRetention}); {@code retentionDays} is the figure of every tenant that has not.
  *
- * @param retentionDays days of events kept before their partition is dropped (default 30)
+ * @param retentionDays the platform default: days of events kept for a tenant without its own figure
+ *     (default 30; must lie within {@code 1..maxRetentionDays})
+ * @param maxRetentionDays the most days a tenant may choose (default 365)
  * @param daysAhead partitions created ahead of today (default 3)
  * @param futureTolerance how far ahead of the control plane's clock an event time may lie before it
  *     is replaced by the receive time (default 1 hour; must stay below {@code daysAhead})
@@ -18,6 +19,7 @@ import java.time.Duration;
 @ConfigurationProperties("clawfence.events")
 public record EventsConfiguration(
         @Nullable Integer retentionDays,
+        @Nullable Integer maxRetentionDays,
         @Nullable Integer daysAhead,
         @Nullable Duration futureTolerance,
         @Nullable Duration maintenanceInterval) {
@@ -25,6 +27,16 @@ public record EventsConfiguration(
     public EventsConfiguration {
         if (retentionDays != null && retentionDays < 1) {
             throw new IllegalArgumentException("clawfence.events.retention-days: " + retentionDays + " must be at least 1");
+        }
+        if (maxRetentionDays != null && maxRetentionDays < 1) {
+            throw new IllegalArgumentException("clawfence.events.max-retention-days: " + maxRetentionDays
+                    + " must be at least 1");
+        }
+        int max = maxRetentionDays == null ? 365 : maxRetentionDays;
+        if ((retentionDays == null ? 30 : retentionDays) > max) {
+            throw new IllegalArgumentException("clawfence.events.retention-days: " + (retentionDays == null ? 30 : retentionDays)
+                    + " is above clawfence.events.max-retention-days (" + max + "); the default must be a figure a tenant"
+                    + " could choose: lower retention-days or raise max-retention-days");
         }
         if (daysAhead != null && daysAhead < 1) {
             throw new IllegalArgumentException("clawfence.events.days-ahead: " + daysAhead + " must be at least 1");
@@ -38,6 +50,10 @@ public record EventsConfiguration(
 
     public int retentionDaysOrDefault() {
         return retentionDays == null ? 30 : retentionDays;
+    }
+
+    public int maxRetentionDaysOrDefault() {
+        return maxRetentionDays == null ? 365 : maxRetentionDays;
     }
 
     public int daysAheadOrDefault() {

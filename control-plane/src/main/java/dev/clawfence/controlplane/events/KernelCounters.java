@@ -24,7 +24,7 @@ import org.jooq.exception.DataAccessException;
  * {@code rule_counter_minute}: the exact number of attempts per direction, verdict, reason and rule,
  * against which the summary sets the stored ("shown") events. Deltas are booked in the UTC minute of
  * their interval's end; an end too far ahead of this clock is booked now, and one older than the
- * event retention is dropped, as events are.
+ * tenant's event retention is dropped, as events are.
  */
 @Singleton
 public final class KernelCounters {
@@ -58,7 +58,7 @@ public final class KernelCounters {
         if (end.isAfter(now.plus(futureTolerance))) {
             end = now;
         }
-        if (end.isBefore(EventPartitions.retainedFrom(now, retentionDays))) {
+        if (end.isBefore(EventPartitions.retainedFrom(now, EventRetention.days(tx, retentionDays)))) {
             return 0;
         }
         Map<Key, Long> sums = new LinkedHashMap<>();

@@ -38,14 +38,14 @@ public final class TrafficController {
     private final TenantAccess access;
     private final TrafficReports reports;
     private final PolicyVersions versions;
-    private final EventsConfiguration events;
+    private final EventRetention retention;
     private final Clock clock = Clock.systemUTC();
 
-    public TrafficController(TenantAccess access, TrafficReports reports, PolicyVersions versions, EventsConfiguration events) {
+    public TrafficController(TenantAccess access, TrafficReports reports, PolicyVersions versions, EventRetention retention) {
         this.access = access;
         this.reports = reports;
         this.versions = versions;
-        this.events = events;
+        this.retention = retention;
     }
 
     /** Stored events per bucket by direction and verdict, with totals, against the kernel's exact counts. */
@@ -69,11 +69,13 @@ public final class TrafficController {
     /** Each allowlist entry and destination of the current policy with its hits, last hit, and whether it is stale. */
     @Get("/rules/hits")
     public TrafficReports.RuleHits ruleHits(HttpRequest<?> request, String tenant, @Nullable @QueryValue String staleDays) {
-        int kept = events.retentionDaysOrDefault();
-        int days = staleDays == null || staleDays.isBlank() ? Math.min(30, kept) : number("staleDays", staleDays, 1, kept,
-                " (hits are kept for the event retention, " + kept + " days)");
         Instant now = clock.instant();
-        return access.read(Caller.of(request), tenant, tx -> reports.ruleHits(tx, versions.current(tx), days, now));
+        return access.read(Caller.of(request), tenant, tx -> {
+            int kept = retention.days(tx);
+            int days = staleDays == null || staleDays.isBlank() ? Math.min(30, kept) : number("staleDays", staleDays, 1, kept,
+                    " (hits are kept for the event retention, " + kept + " days)");
+            return reports.ruleHits(tx, versions.current(tx), days, now);
+        });
     }
 
     /** The sources of the most inbound attempts (of one verdict, e.g. {@code verdict=blocked}). */

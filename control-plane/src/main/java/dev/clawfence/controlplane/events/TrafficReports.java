@@ -21,7 +21,8 @@ import org.jooq.Record;
  * Read-only answers from the rollups (never from {@code connection_events}), in a transaction of the
  * tenant: the event summary, per-rule hits, top sources and destinations, and flagged traffic. Time
  * ranges are half-open, {@code [from, to)}; a range starting inside a rollup bucket includes that
- * whole bucket (minute, hour or day, as each table keeps it).
+ * whole bucket (minute, hour or day, as each table keeps it). Nothing older than the tenant's
+ * retention ({@link EventRetention}) is counted, whatever the range.
  */
 @Singleton
 public final class TrafficReports {
@@ -31,9 +32,20 @@ public final class TrafficReports {
     static final Duration NEW_SOURCE_WINDOW = Duration.ofDays(7);
 
     private final FlaggedConfiguration flagged;
+    private final EventRetention retention;
 
-    public TrafficReports(FlaggedConfiguration flagged) {
+    public TrafficReports(FlaggedConfiguration flagged, EventRetention retention) {
         this.flagged = flagged;
+        this.retention = retention;
+    }
+
+    /**
+     * {@code from}, or the start of the tenant's retention when later: rollup rows older than that may
+     * still be stored until maintenance deletes them, but are never counted.
+     */
+    private Instant retained(TenantTransaction tx, Instant from) {
+        Instant kept = retention.retainedFrom(tx);
+        return from.isBefore(kept) ? kept : from;
     }
 
     /** One point of a summary series: events stored in the bucket starting at {@code time}. */
@@ -57,7 +69,8 @@ public final class TrafficReports {
             long shown, Long attempts, Losses losses) {}
 
     /** Builds the summary of {@code [from, to)} in buckets of {@code bucket} (minute, hour, day), of one instance or all. */
-    public Summary summary(TenantTransaction tx, Instant from, Instant to, String bucket, UUID instance) {
+    public Summary summary(TenantTransaction tx, Instant requestedFrom, Instant to, String bucket, UUID instance) {
+        Instant from = retained(tx, requestedFrom);
         String where = " where minute >= date_trunc('minute', {0}) and minute < {1}" + (instance == null ? "" : " and instance_id = {2}");
         Object[] binds = instance == null ? new Object[] {at(from), at(to)} : new Object[] {at(from), at(to), instance};
         List<Point> series = new ArrayList<>();
@@ -91,7 +104,7 @@ public final class TrafficReports {
         Record capture = tx.sql().fetchOne("select coalesce(sum(events_lost), 0)::bigint, coalesce(sum(overruns), 0)::bigint"
                 + " from event_capture_losses_minute" + where, binds);
         Losses losses = new Losses(spool.get(0, Long.class), capture.get(0, Long.class), capture.get(1, Long.class));
-        return new Summary(from, to, bucket, instance, series, totals, shownAll, attempts, losses);
+        return new Summary(requestedFrom, to, bucket, instance, series, totals, shownAll, attempts, losses);
     }
 
     /**
@@ -110,7 +123,9 @@ public final class TrafficReports {
      */
     public RuleHits ruleHits(TenantTransaction tx, PolicyVersion current, int staleDays, Instant now) {
         Map<String, Object[]> hits = new HashMap<>();
-        for (Record r : tx.sql().fetch("select rule_id, sum(hits)::bigint, max(last_hit_at) from rule_hits_daily group by rule_id")) {
+        java.time.LocalDate keptDay = retention.retainedFrom(tx).atOffset(ZoneOffset.UTC).toLocalDate();
+        for (Record r : tx.sql().fetch("select rule_id, sum(hits)::bigint, max(last_hit_at) from rule_hits_daily"
+                + " where day >= {0} group by rule_id", keptDay)) {
             hits.put(r.get(0, String.class), new Object[] {r.get(1, Long.class), instant(r.get(2, OffsetDateTime.class))});
         }
         Instant cutoff = now.minus(Duration.ofDays(staleDays));
@@ -144,7 +159,8 @@ public final class TrafficReports {
     public record Sources(Instant from, Instant to, String verdict, List<Source> items) {}
 
     /** The {@code limit} sources with the most inbound attempts of {@code verdict} (of any verdict when null). */
-    public Sources topSources(TenantTransaction tx, Instant from, Instant to, String verdict, int limit) {
+    public Sources topSources(TenantTransaction tx, Instant requestedFrom, Instant to, String verdict, int limit) {
+        Instant from = retained(tx, requestedFrom);
         String order = order(verdict);
         List<Source> items = new ArrayList<>();
         for (Record r : tx.sql().fetch("""
@@ -159,7 +175,7 @@ public final class TrafficReports {
             items.add(new Source(r.get(0, String.class), allowed + blocked + wouldBlock, allowed, blocked, wouldBlock,
                     r.get(4, Long.class), instant(r.get(5, OffsetDateTime.class)), instant(r.get(6, OffsetDateTime.class))));
         }
-        return new Sources(from, to, verdict, items);
+        return new Sources(requestedFrom, to, verdict, items);
     }
 
     /** A destination (address and port) of outbound attempts in a range, with its attempts by verdict. */
@@ -169,7 +185,8 @@ public final class TrafficReports {
     public record Destinations(Instant from, Instant to, String verdict, List<DestinationCount> items) {}
 
     /** The {@code limit} destinations with the most outbound attempts of {@code verdict} (of any verdict when null). */
-    public Destinations topDestinations(TenantTransaction tx, Instant from, Instant to, String verdict, int limit) {
+    public Destinations topDestinations(TenantTransaction tx, Instant requestedFrom, Instant to, String verdict, int limit) {
+        Instant from = retained(tx, requestedFrom);
         String order = order(verdict);
         List<DestinationCount> items = new ArrayList<>();
         for (Record r : tx.sql().fetch("""
@@ -185,7 +202,7 @@ public final class TrafficReports {
                     allowed, blocked, wouldBlock, r.get(5, Long.class), instant(r.get(6, OffsetDateTime.class)),
                     instant(r.get(7, OffsetDateTime.class))));
         }
-        return new Destinations(from, to, verdict, items);
+        return new Destinations(requestedFrom, to, verdict, items);
     }
 
     /**
@@ -203,7 +220,9 @@ public final class TrafficReports {
      * of each kind). A new source is one first seen in the 7 days before {@code to} and not in the
      * retained days before them.
      */
-    public Flagged flagged(TenantTransaction tx, Instant from, Instant to) {
+    public Flagged flagged(TenantTransaction tx, Instant requestedFrom, Instant to) {
+        Instant kept = retention.retainedFrom(tx);
+        Instant from = requestedFrom.isBefore(kept) ? kept : requestedFrom;
         long manyBlocked = flagged.manyBlockedOrDefault();
         int probedPorts = flagged.probedPortsOrDefault();
         List<Flag> items = new ArrayList<>();
@@ -251,15 +270,15 @@ public final class TrafficReports {
         Instant weekStart = to.minus(NEW_SOURCE_WINDOW);
         for (Record r : tx.sql().fetch("""
                 select host(address), sum(allowed + blocked + would_block)::bigint, min(first_seen), max(last_seen)
-                  from traffic_sources_hourly where hour < {1}
+                  from traffic_sources_hourly where hour >= {3} and hour < {1}
                  group by address having min(first_seen) >= {0}
-                 order by 2 desc, address limit {2}""", at(weekStart), at(to), FLAGS_PER_KIND)) {
+                 order by 2 desc, address limit {2}""", at(weekStart), at(to), FLAGS_PER_KIND, at(kept))) {
             long n = r.get(1, Long.class);
             items.add(new Flag("new-source", r.get(0, String.class), null, null, n, time(r, 2), time(r, 3),
                     "%s is new this week: first seen %s, never before in the kept history; %,d attempts since."
                             .formatted(r.get(0, String.class), time(r, 2), n)));
         }
-        return new Flagged(from, to, manyBlocked, probedPorts, items);
+        return new Flagged(requestedFrom, to, manyBlocked, probedPorts, items);
     }
 
     private static String order(String verdict) {
