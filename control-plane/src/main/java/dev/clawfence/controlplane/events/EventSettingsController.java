@@ -1,13 +1,11 @@
 package dev.clawfence.controlplane.events;
 
-import dev.clawfence.controlplane.api.ApiProblem;
 import dev.clawfence.controlplane.api.JsonBody;
 import dev.clawfence.controlplane.api.RequestShapes;
 import dev.clawfence.controlplane.tenancy.Caller;
 import dev.clawfence.controlplane.tenancy.TenantAccess;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
-import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Consumes;
@@ -59,7 +57,7 @@ public final class EventSettingsController {
         return changed;
     }
 
-    /** The body's {@code retentionDays}: null for the default; a 400 naming every problem otherwise. */
+    /** The body's {@code retentionDays}: null for the default; a 422 naming every problem otherwise. */
     private Integer retentionDays(String body) {
         JsonBody json = JsonBody.of(body);
         int max = config.maxRetentionDaysOrDefault();
@@ -79,12 +77,7 @@ public final class EventSettingsController {
                 }
             }
         }
-        try {
-            json.done();
-        } catch (ApiProblem problem) {
-            // This endpoint answers every bad value with 400, the status of a bad setting (docs/api.md).
-            throw new ApiProblem(HttpStatus.BAD_REQUEST, "Bad request", problem.detail(), problem.errors());
-        }
+        json.done();
         return days;
     }
 }

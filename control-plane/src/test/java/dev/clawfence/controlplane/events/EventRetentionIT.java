@@ -93,12 +93,12 @@ class EventRetentionIT {
                 "{\"retentionDays\":366}", "{\"retentionDays\":-3}", "{\"retentionDays\":true}",
                 "{\"retentionDays\":99999999999999999999}")) {
             Api.Response refused = owner.put(path, body, Map.of());
-            assertThat(refused.status()).as(body + " -> " + refused).isEqualTo(400);
+            assertThat(refused.status()).as(body + " -> " + refused).isEqualTo(422);
             assertThat(refused.errorPaths()).as(body).containsExactly("retentionDays");
             assertThat(refused.text()).as(body).contains("from 1 to 365");
         }
         Api.Response unknown = owner.put(path, "{\"retentionDays\":7,\"retentiondays\":8}", Map.of());
-        assertThat(unknown.status()).as(unknown.toString()).isEqualTo(400);
+        assertThat(unknown.status()).as(unknown.toString()).isEqualTo(422);
         assertThat(unknown.errorPaths()).containsExactly("retentiondays");
         assertThat(unknown.text()).contains("is not a known field");
         Api.Response malformed = owner.put(path, "{\"retentionDays\":", Map.of());
