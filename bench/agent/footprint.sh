@@ -4,7 +4,7 @@
 # (the control-plane jar with --demo, in the same namespace, on loopback).
 #
 #   bench/agent/footprint.sh [--runs N] [--idle SECONDS] [--levers] [--more] [--aot] [--cds] [--nmt] [--classes]
-#                            [--lever FLAGS]... [--agent-jar JAR] [--agent-java JAVA_HOME] [--keep]
+#                            [--lever FLAGS]... [--lever-env VAR=VALUE]... [--agent-jar JAR] [--agent-java JAVA_HOME] [--keep]
 #
 #   --runs N        start-to-enforced runs per measured configuration (default 20; 0: idle memory only)
 #   --idle SECONDS  how long each idle agent runs before its RSS is taken (default 60)
@@ -19,6 +19,8 @@
 #   --classes       also print the ten packages with the most loaded classes (-Xlog:class+load) and the threads
 #                   (jcmd Thread.print) of the deployed configuration, connected and idle
 #   --lever FLAGS   also measure the idle RSS of the deployed configuration plus these JVM flags (repeatable)
+#   --lever-env VAR=VALUE also measure the deployed configuration with this environment variable added, e.g. an
+#                   agent setting such as CLAWFENCE_AGENT_EVENTS_ENABLED=false (repeatable)
 #   --agent-jar JAR measure this agent jar instead of edge-agent/target's (e.g. an older build, to compare)
 #   --agent-java DIR run the agent (and the 'java -version' reference) on this Java runtime, e.g. a jlink image
 #                   (the control plane and jcmd keep the JDK)
@@ -34,6 +36,7 @@
 set -euo pipefail
 
 extra_levers=()
+extra_env_levers=()
 runs=20 idle=60 levers=no more=no aot=no cds=no nmt=no classes=no keep=no agent_jar='' agent_java_home=''
 while [ $# -gt 0 ]; do
     case $1 in
@@ -45,11 +48,13 @@ while [ $# -gt 0 ]; do
         --cds) cds=yes; shift ;;
         --classes) classes=yes; shift ;;
         --lever) extra_levers+=("$2"); shift 2 ;;
+        --lever-env) [[ $2 =~ ^[A-Za-z_][A-Za-z0-9_]*=[^[:space:]]*$ ]] || { echo "footprint: --lever-env: expected VAR=VALUE without spaces, got '$2'" >&2; exit 2; }
+            extra_env_levers+=("$2"); shift 2 ;;
         --agent-jar) agent_jar=$2; shift 2 ;;
         --agent-java) agent_java_home=$2; shift 2 ;;
         --nmt) nmt=yes; shift ;;
         --keep) keep=yes; shift ;;
-        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
         *) echo "footprint: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -328,6 +333,9 @@ if [ "$more" = yes ]; then
 fi
 for lever in ${extra_levers[@]+"${extra_levers[@]}"}; do
     idle_run "deployed + $lever" "$deployed_env" "$deployed_flags $lever"
+done
+for lever in ${extra_env_levers[@]+"${extra_env_levers[@]}"}; do
+    idle_run "deployed + $lever" "$deployed_env $lever" "$deployed_flags"
 done
 idle_run "deployed" "$deployed_env" "$deployed_flags"
 [ -z "$aot_flags" ] || idle_run "deployed + AOT cache" "$deployed_env" "$aot_flags"
