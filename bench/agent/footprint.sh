@@ -25,7 +25,8 @@
 #   --agent-java DIR run the agent (and the 'java -version' reference) on this Java runtime, e.g. a jlink image
 #                   (the control plane and jcmd keep the JDK)
 #   --nmt           also run the deployed configuration once with -XX:NativeMemoryTracking=summary and
-#                   print `jcmd VM.native_memory summary` (where the memory goes)
+#                   print `jcmd VM.native_memory summary` (where the memory goes) and the top of the heap
+#                   histogram (`jcmd GC.class_histogram`)
 #   --keep          keep the work directory (logs) instead of deleting it
 #
 # Build first: ./mvnw -B -q -pl edge-agent,control-plane -am package -DskipTests
@@ -54,7 +55,7 @@ while [ $# -gt 0 ]; do
         --agent-java) agent_java_home=$2; shift 2 ;;
         --nmt) nmt=yes; shift ;;
         --keep) keep=yes; shift ;;
-        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
         *) echo "footprint: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -367,6 +368,9 @@ if [ "$nmt" = yes ]; then
     echo "NMT of the deployed configuration after $idle s (NMT itself adds a little), VmRSS $(awk '/^VmRSS:/ {print $2}' "/proc/$agent_pid/status") KiB:"
     in_ns "$java_home/bin/jcmd" "$agent_pid" VM.native_memory summary scale=KB \
         | grep -E '^(Total|-|  *\(|  *[A-Z][a-zA-Z ]+ \(reserved)' | grep -vE '^\s*\((mmap|malloc|arena)' | sed -n '1,60p' || true
+    echo
+    echo "heap of the same agent: the 25 largest classes by bytes (jcmd GC.class_histogram, after a full GC):"
+    in_ns "$java_home/bin/jcmd" "$agent_pid" GC.class_histogram | sed -n '1,28p' || true
     stop_pid "$agent_pid"
 fi
 echo
