@@ -228,7 +228,11 @@ public final class Main implements Callable<Integer> {
                 throw new UsageException("--" + option.getLongOpt() + ": given more than once");
             }
         }
-        config = line.hasOption(CONFIG) ? Path.of(line.getOptionValue(CONFIG)) : null;
+        try {
+            config = line.hasOption(CONFIG) ? Path.of(line.getOptionValue(CONFIG)) : null;
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new UsageException("--config: not a file name (" + e.getReason() + ")");
+        }
         server = line.getOptionValue(SERVER);
         token = line.getOptionValue(TOKEN);
         stateDir = line.getOptionValue(STATE_DIR);
@@ -238,22 +242,22 @@ public final class Main implements Callable<Integer> {
         uninstall = line.hasOption(UNINSTALL);
         verbose = line.hasOption(VERBOSE);
         if (line.hasOption(SYNTHETIC_EVENTS)) {
-            syntheticEvents = number(SYNTHETIC_EVENTS, line.getOptionValue(SYNTHETIC_EVENTS), 0);
+            syntheticEvents = number(SYNTHETIC_EVENTS, line.getOptionValue(SYNTHETIC_EVENTS), 0, Long.MAX_VALUE);
         }
         if (line.hasOption(SYNTHETIC_RATE)) {
-            syntheticRate = Math.toIntExact(number(SYNTHETIC_RATE, line.getOptionValue(SYNTHETIC_RATE), 1));
+            syntheticRate = (int) number(SYNTHETIC_RATE, line.getOptionValue(SYNTHETIC_RATE), 1, Integer.MAX_VALUE);
         }
     }
 
-    private static long number(Option option, String value, long min) throws UsageException {
+    private static long number(Option option, String value, long min, long max) throws UsageException {
         long parsed;
         try {
             parsed = Long.parseLong(value);
         } catch (NumberFormatException e) {
             throw new UsageException("--" + option.getLongOpt() + ": '" + value + "' is not a whole number");
         }
-        if (parsed < min || parsed > Integer.MAX_VALUE && option == SYNTHETIC_RATE) {
-            throw new UsageException("--" + option.getLongOpt() + ": " + parsed + " is out of range (at least " + min + ")");
+        if (parsed < min || parsed > max) {
+            throw new UsageException("--" + option.getLongOpt() + ": " + parsed + " is outside " + min + ".." + max);
         }
         return parsed;
     }

@@ -152,7 +152,17 @@ class MainTest {
 
         err.reset();
         assertThat(run(Map.of(), "--dev-synthetic-rate=0", "--print-config")).isEqualTo(2);
-        assertThat(err()).startsWith("error: --dev-synthetic-rate: 0 is out of range (at least 1)\n");
+        assertThat(err()).startsWith("error: --dev-synthetic-rate: 0 is outside 1..2147483647\n");
+
+        err.reset();
+        assertThat(run(Map.of(), "--dev-synthetic-rate", "4294967296", "--print-config")).isEqualTo(2);
+        assertThat(err()).startsWith("error: --dev-synthetic-rate: 4294967296 is outside 1..2147483647\n");
+    }
+
+    @Test
+    void aConfigPathThatIsNoFileNameIsAUsageError() {
+        assertThat(run(Map.of(), "--config", "agent\0.yaml", "--check-config")).isEqualTo(2);
+        assertThat(err()).startsWith("error: --config: not a file name (Nul character not allowed)\n");
     }
 
     @Test

@@ -64,7 +64,7 @@ public final class Libc {
 
     /**
      * The calls only a namespace switch needs (tests and tools, not a running agent). Each linked handle costs
-     * ~15 generated classes for the life of the process (~0.17 MiB, BENCHMARKS.md "Edge agent footprint"),
+     * ~18 generated classes for the life of the process (~0.13 MiB, BENCHMARKS.md "Edge agent footprint"),
      * so these are linked on first use, by the JVM's lazy class initialisation.
      */
     public static final class Namespaces {
