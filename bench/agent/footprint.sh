@@ -25,8 +25,8 @@
 #   --agent-java DIR run the agent (and the 'java -version' reference) on this Java runtime, e.g. a jlink image
 #                   (the control plane and jcmd keep the JDK)
 #   --nmt           also run the deployed configuration once with -XX:NativeMemoryTracking=summary and
-#                   print `jcmd VM.native_memory summary` (where the memory goes) and the top of the heap
-#                   histogram (`jcmd GC.class_histogram`)
+#                   print `jcmd VM.native_memory summary` (where the memory goes), the resident memory by
+#                   mapping (/proc/PID/smaps) and the top of the heap histogram (`jcmd GC.class_histogram`)
 #   --keep          keep the work directory (logs) instead of deleting it
 #
 # Build first: ./mvnw -B -q -pl edge-agent,control-plane -am package -DskipTests
@@ -368,6 +368,11 @@ if [ "$nmt" = yes ]; then
     echo "NMT of the deployed configuration after $idle s (NMT itself adds a little), VmRSS $(awk '/^VmRSS:/ {print $2}' "/proc/$agent_pid/status") KiB:"
     in_ns "$java_home/bin/jcmd" "$agent_pid" VM.native_memory summary scale=KB \
         | grep -E '^(Total|-|  *\(|  *[A-Z][a-zA-Z ]+ \(reserved)' | grep -vE '^\s*\((mmap|malloc|arena)' | sed -n '1,60p' || true
+    echo
+    echo "resident memory of the same agent by mapping (/proc/PID/smaps, KiB; anonymous mappings without a name as [anon]):"
+    awk '/^[0-9a-f]+-[0-9a-f]+ / { name = (NF >= 6 ? $6 : "[anon]") }
+         /^Rss:/ { rss[name] += $2 } /^Anonymous:/ { anon[name] += $2 }
+         END { for (n in rss) if (rss[n] >= 256) printf "  %8d Rss %8d anonymous  %s\n", rss[n], anon[n], n }' "/proc/$agent_pid/smaps" | sort -rn || true
     echo
     echo "heap of the same agent: the 25 largest classes by bytes (jcmd GC.class_histogram, after a full GC):"
     in_ns "$java_home/bin/jcmd" "$agent_pid" GC.class_histogram | sed -n '1,28p' || true
