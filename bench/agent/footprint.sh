@@ -4,7 +4,7 @@
 # (the control-plane jar with --demo, in the same namespace, on loopback).
 #
 #   bench/agent/footprint.sh [--runs N] [--idle SECONDS] [--levers] [--more] [--aot] [--cds] [--nmt] [--classes]
-#                            [--lever FLAGS]... [--agent-jar JAR] [--agent-java JAVA_HOME] [--keep]
+#                            [--lever FLAGS]... [--lever-env VAR=VALUE]... [--agent-jar JAR] [--agent-java JAVA_HOME] [--keep]
 #
 #   --runs N        start-to-enforced runs per measured configuration (default 20; 0: idle memory only)
 #   --idle SECONDS  how long each idle agent runs before its RSS is taken (default 60)
@@ -19,11 +19,14 @@
 #   --classes       also print the ten packages with the most loaded classes (-Xlog:class+load) and the threads
 #                   (jcmd Thread.print) of the deployed configuration, connected and idle
 #   --lever FLAGS   also measure the idle RSS of the deployed configuration plus these JVM flags (repeatable)
+#   --lever-env VAR=VALUE also measure the deployed configuration with this environment variable added, e.g. an
+#                   agent setting such as CLAWFENCE_AGENT_EVENTS_ENABLED=false (repeatable)
 #   --agent-jar JAR measure this agent jar instead of edge-agent/target's (e.g. an older build, to compare)
 #   --agent-java DIR run the agent (and the 'java -version' reference) on this Java runtime, e.g. a jlink image
 #                   (the control plane and jcmd keep the JDK)
 #   --nmt           also run the deployed configuration once with -XX:NativeMemoryTracking=summary and
-#                   print `jcmd VM.native_memory summary` (where the memory goes)
+#                   print `jcmd VM.native_memory summary` (where the memory goes), the resident memory by
+#                   mapping (/proc/PID/smaps) and the top of the heap histogram (`jcmd GC.class_histogram`)
 #   --keep          keep the work directory (logs) instead of deleting it
 #
 # Build first: ./mvnw -B -q -pl edge-agent,control-plane -am package -DskipTests
@@ -34,6 +37,7 @@
 set -euo pipefail
 
 extra_levers=()
+extra_env_levers=()
 runs=20 idle=60 levers=no more=no aot=no cds=no nmt=no classes=no keep=no agent_jar='' agent_java_home=''
 while [ $# -gt 0 ]; do
     case $1 in
@@ -45,11 +49,13 @@ while [ $# -gt 0 ]; do
         --cds) cds=yes; shift ;;
         --classes) classes=yes; shift ;;
         --lever) extra_levers+=("$2"); shift 2 ;;
+        --lever-env) [[ $2 =~ ^[A-Za-z_][A-Za-z0-9_]*=[^[:space:]]*$ ]] || { echo "footprint: --lever-env: expected VAR=VALUE without spaces, got '$2'" >&2; exit 2; }
+            extra_env_levers+=("$2"); shift 2 ;;
         --agent-jar) agent_jar=$2; shift 2 ;;
         --agent-java) agent_java_home=$2; shift 2 ;;
         --nmt) nmt=yes; shift ;;
         --keep) keep=yes; shift ;;
-        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
         *) echo "footprint: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -329,6 +335,9 @@ fi
 for lever in ${extra_levers[@]+"${extra_levers[@]}"}; do
     idle_run "deployed + $lever" "$deployed_env" "$deployed_flags $lever"
 done
+for lever in ${extra_env_levers[@]+"${extra_env_levers[@]}"}; do
+    idle_run "deployed + $lever" "$deployed_env $lever" "$deployed_flags"
+done
 idle_run "deployed" "$deployed_env" "$deployed_flags"
 [ -z "$aot_flags" ] || idle_run "deployed + AOT cache" "$deployed_env" "$aot_flags"
 if [ "$cds" = yes ]; then
@@ -359,6 +368,14 @@ if [ "$nmt" = yes ]; then
     echo "NMT of the deployed configuration after $idle s (NMT itself adds a little), VmRSS $(awk '/^VmRSS:/ {print $2}' "/proc/$agent_pid/status") KiB:"
     in_ns "$java_home/bin/jcmd" "$agent_pid" VM.native_memory summary scale=KB \
         | grep -E '^(Total|-|  *\(|  *[A-Z][a-zA-Z ]+ \(reserved)' | grep -vE '^\s*\((mmap|malloc|arena)' | sed -n '1,60p' || true
+    echo
+    echo "resident memory of the same agent by mapping (/proc/PID/smaps, KiB; anonymous mappings without a name as [anon]):"
+    awk '/^[0-9a-f]+-[0-9a-f]+ / { name = (NF >= 6 ? $6 : "[anon]") }
+         /^Rss:/ { rss[name] += $2 } /^Anonymous:/ { anon[name] += $2 }
+         END { for (n in rss) if (rss[n] >= 256) printf "  %8d Rss %8d anonymous  %s\n", rss[n], anon[n], n }' "/proc/$agent_pid/smaps" | sort -rn || true
+    echo
+    echo "heap of the same agent: the 25 largest classes by bytes (jcmd GC.class_histogram, after a full GC):"
+    in_ns "$java_home/bin/jcmd" "$agent_pid" GC.class_histogram | sed -n '1,28p' || true
     stop_pid "$agent_pid"
 fi
 echo

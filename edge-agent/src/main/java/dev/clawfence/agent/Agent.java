@@ -85,6 +85,14 @@ public final class Agent implements AutoCloseable {
         this.safeApply = new SafeApply(enforcer, store, settings.confirmDeadline(), log);
     }
 
+    /**
+     * The agent's timer thread (drift checks, schedule switches), for other short periodic work of the
+     * agent, so that it needs no thread of its own. Tasks must not block for long: they delay the drift check.
+     */
+    public ScheduledExecutorService timers() {
+        return timers;
+    }
+
     public void onDrift(DriftListener listener) {
         this.driftListener = listener;
     }

@@ -32,61 +32,84 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.DefaultParser;
+import org.apache.commons.cli.MissingArgumentException;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+import org.apache.commons.cli.ParseException;
+import org.apache.commons.cli.UnrecognizedOptionException;
+import org.apache.commons.cli.help.HelpFormatter;
+import org.apache.commons.cli.help.TextHelpAppendable;
 
 /**
  * The {@code clawfence-agent} command. Exit codes: 0 done, 1 failed at run time, 2 bad configuration or
  * usage. Errors are one line on standard error; {@code --verbose} adds the stack trace.
  */
-@Command(name = "clawfence-agent", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
-        description = {"Enforces this host's Clawfence network policy with nftables (iptables + ipset as fallback).",
-                "Reads " + "/etc/clawfence/agent.yaml" + " (or --config) and CLAWFENCE_AGENT_* environment variables; flags win."})
 public final class Main implements Callable<Integer> {
 
     /** How often the host's connection summary goes to the control plane (the full list goes on request). */
     private static final Duration CONNECTION_SUMMARY_EVERY = Duration.ofSeconds(60);
 
-    @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration file (default: /etc/clawfence/agent.yaml, optional).")
+    static final String NAME = "clawfence-agent";
+
+    private static final String DESCRIPTION = "Enforces this host's Clawfence network policy with nftables (iptables + ipset as fallback). "
+            + "Reads /etc/clawfence/agent.yaml (or --config) and CLAWFENCE_AGENT_* environment variables; flags win.";
+
+    private static final String EXIT_CODES = "Exit codes: 0 done, 1 failed at run time, 2 bad configuration or usage.";
+
+    private static final Option CONFIG = valued("config", "FILE", "YAML configuration file (default: /etc/clawfence/agent.yaml, optional).");
+    private static final Option SERVER = valued("server", "HOST:PORT", "Control plane address (env CLAWFENCE_AGENT_SERVER).");
+    private static final Option TOKEN = valued("token", "TOKEN", "One-time enrolment token cfe1.<secret>.<pin> (env CLAWFENCE_AGENT_TOKEN).");
+    private static final Option STATE_DIR = valued("state-dir", "DIR", "State directory (default /var/lib/clawfence; env CLAWFENCE_AGENT_STATE_DIR).");
+    private static final Option BACKEND = valued("backend", "NAME", "auto, nftables, iptables or dry-run (env CLAWFENCE_AGENT_BACKEND).");
+    private static final Option CHECK_CONFIG = flag(null, "check-config", "Validate the configuration, print every problem by key, exit 2 on error.");
+    private static final Option PRINT_CONFIG = flag(null, "print-config", "Print the effective configuration as YAML (token hidden) and exit.");
+    private static final Option UNINSTALL = flag(null, "uninstall",
+            "Remove the agent's ruleset (table inet clawfence, or its iptables chains and ipsets) and exit.");
+    private static final Option VERBOSE = flag(null, "verbose", "Show stack traces with errors.");
+    private static final Option HELP = flag("h", "help", "Show this help message and exit.");
+    private static final Option VERSION = flag("V", "version", "Print version information and exit.");
+    // Test only (docs/events.md), left out of --help: events made up by the agent itself, through the spool and upload path.
+    private static final Option SYNTHETIC_EVENTS = valued("dev-synthetic-events", "N",
+            "Test only: append synthetic events to the spool until it has issued N sequence numbers in all (across restarts).");
+    private static final Option SYNTHETIC_RATE = valued("dev-synthetic-rate", "PER_SECOND", "Test only: synthetic events per second (default 10000).");
+
+    /** What --help lists, in this order. */
+    private static final List<Option> SHOWN = List.of(CONFIG, SERVER, TOKEN, STATE_DIR, BACKEND, CHECK_CONFIG, PRINT_CONFIG, UNINSTALL, VERBOSE, HELP, VERSION);
+
+    private static final Options OPTIONS = new Options();
+
+    static {
+        SHOWN.forEach(OPTIONS::addOption);
+        OPTIONS.addOption(SYNTHETIC_EVENTS);
+        OPTIONS.addOption(SYNTHETIC_RATE);
+    }
+
+    private static Option valued(String name, String argName, String description) {
+        return Option.builder().longOpt(name).hasArg().argName(argName).desc(description).get();
+    }
+
+    private static Option flag(String shortName, String name, String description) {
+        return Option.builder(shortName).longOpt(name).desc(description).get();
+    }
+
     Path config;
-
-    @Option(names = "--server", paramLabel = "HOST:PORT", description = "Control plane address (env CLAWFENCE_AGENT_SERVER).")
     String server;
-
-    @Option(names = "--token", paramLabel = "TOKEN", description = "One-time enrolment token cfe1.<secret>.<pin> (env CLAWFENCE_AGENT_TOKEN).")
     String token;
-
-    @Option(names = "--state-dir", paramLabel = "DIR", description = "State directory (default /var/lib/clawfence; env CLAWFENCE_AGENT_STATE_DIR).")
     String stateDir;
-
-    @Option(names = "--backend", paramLabel = "NAME", description = "auto, nftables, iptables or dry-run (env CLAWFENCE_AGENT_BACKEND).")
     String backend;
-
-    @Option(names = "--check-config", description = "Validate the configuration, print every problem by key, exit 2 on error.")
     boolean checkConfig;
-
-    @Option(names = "--print-config", description = "Print the effective configuration as YAML (token hidden) and exit.")
     boolean printConfig;
-
-    @Option(names = "--uninstall", description = "Remove the agent's ruleset (table inet clawfence, or its iptables chains and ipsets) and exit.")
     boolean uninstall;
-
-    @Option(names = "--verbose", description = "Show stack traces with errors.")
     boolean verbose;
-
-    // Test only (docs/events.md): events made up by the agent itself, through the spool and upload path.
-    @Option(names = "--dev-synthetic-events", hidden = true, paramLabel = "N",
-            description = "Test only: append synthetic events to the spool until it has issued N sequence numbers in all (across restarts).")
     Long syntheticEvents;
-
-    @Option(names = "--dev-synthetic-rate", hidden = true, paramLabel = "PER_SECOND", defaultValue = "10000",
-            description = "Test only: synthetic events per second (default 10000).")
-    int syntheticRate;
+    int syntheticRate = 10_000;
 
     private final Map<String, String> env;
     private final CommandRunner runner;
@@ -141,18 +164,120 @@ public final class Main implements Callable<Integer> {
     /** Runs the command with everything it touches passed in (tests run it inside a namespace). */
     static int run(String[] args, Map<String, String> env, CommandRunner runner, PrintStream out, PrintStream err, CountDownLatch stop) {
         Main main = new Main(env, runner, out, err, stop);
-        CommandLine line = new CommandLine(main);
-        line.setOut(new java.io.PrintWriter(out, true));
-        line.setErr(new java.io.PrintWriter(err, true));
-        line.setExecutionExceptionHandler((e, cmd, parsed) -> {
+        CommandLine line;
+        try {
+            line = DefaultParser.builder().setAllowPartialMatching(false).get().parse(OPTIONS, args);
+            main.take(line);
+        } catch (ParseException | UsageException e) {
+            err.println("error: " + usageProblem(e));
+            err.println("Try '" + NAME + " --help' for the options.");
+            return 2;
+        }
+        if (line.hasOption(HELP)) {
+            out.print(help());
+            return 0;
+        }
+        if (line.hasOption(VERSION)) {
+            out.println(NAME + " " + Version.VERSION);
+            return 0;
+        }
+        try {
+            return main.call();
+        } catch (Exception e) {
             // One line, whatever the exception's message holds.
             err.println("error: " + (e.getMessage() == null ? e.toString() : e.getMessage()).replaceAll("\\s*\\R\\s*", " "));
             if (main.verbose) {
                 e.printStackTrace(err);
             }
             return 1;
-        });
-        return line.execute(args);
+        }
+    }
+
+    /** A command line that parses but cannot be used; the message names the flag. */
+    private static final class UsageException extends Exception {
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    /** The parse problem in words that name the flag as it was typed. */
+    private static String usageProblem(Exception e) {
+        if (e instanceof MissingArgumentException missing) {
+            return "--" + missing.getOption().getLongOpt() + ": missing value (" + missing.getOption().getArgName() + ")";
+        }
+        if (e instanceof UnrecognizedOptionException unknown) {
+            String typed = unknown.getOption();
+            int equals = typed.indexOf('=');
+            if (equals > 0 && OPTIONS.hasLongOption(typed.substring(0, equals)) && !OPTIONS.getOption(typed.substring(0, equals)).hasArg()) {
+                return typed.substring(0, equals) + ": takes no value, got '" + typed.substring(equals + 1) + "'";
+            }
+            return "unknown option '" + typed + "'";
+        }
+        return e.getMessage();
+    }
+
+    /** Copies the parsed flags into the fields {@link #call()} reads. */
+    private void take(CommandLine line) throws UsageException {
+        if (!line.getArgList().isEmpty()) {
+            throw new UsageException("unexpected argument '" + line.getArgList().getFirst() + "' (every value belongs to a flag, e.g. --config FILE)");
+        }
+        // commons-cli keeps every occurrence; a flag given twice is more likely a mistake than an override.
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Option option : line.getOptions()) {
+            if (!seen.add(option.getLongOpt())) {
+                throw new UsageException("--" + option.getLongOpt() + ": given more than once");
+            }
+        }
+        try {
+            config = line.hasOption(CONFIG) ? Path.of(line.getOptionValue(CONFIG)) : null;
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new UsageException("--config: not a file name (" + e.getReason() + ")");
+        }
+        server = line.getOptionValue(SERVER);
+        token = line.getOptionValue(TOKEN);
+        stateDir = line.getOptionValue(STATE_DIR);
+        backend = line.getOptionValue(BACKEND);
+        checkConfig = line.hasOption(CHECK_CONFIG);
+        printConfig = line.hasOption(PRINT_CONFIG);
+        uninstall = line.hasOption(UNINSTALL);
+        verbose = line.hasOption(VERBOSE);
+        if (line.hasOption(SYNTHETIC_EVENTS)) {
+            syntheticEvents = number(SYNTHETIC_EVENTS, line.getOptionValue(SYNTHETIC_EVENTS), 0, Long.MAX_VALUE);
+        }
+        if (line.hasOption(SYNTHETIC_RATE)) {
+            syntheticRate = (int) number(SYNTHETIC_RATE, line.getOptionValue(SYNTHETIC_RATE), 1, Integer.MAX_VALUE);
+        }
+    }
+
+    private static long number(Option option, String value, long min, long max) throws UsageException {
+        long parsed;
+        try {
+            parsed = Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + option.getLongOpt() + ": '" + value + "' is not a whole number");
+        }
+        if (parsed < min || parsed > max) {
+            throw new UsageException("--" + option.getLongOpt() + ": " + parsed + " is outside " + min + ".." + max);
+        }
+        return parsed;
+    }
+
+    /** What --help prints: usage, description, the options (not the test-only ones) and the exit codes. */
+    static String help() {
+        StringBuilder text = new StringBuilder();
+        TextHelpAppendable appendable = new TextHelpAppendable(text);
+        appendable.setLeftPad(0);
+        appendable.setIndent(0);
+        // The order of SHOWN (most used first), not alphabetical.
+        HelpFormatter formatter = HelpFormatter.builder().setShowSince(false).setHelpAppendable(appendable).setComparator(java.util.Comparator.comparingInt(SHOWN::indexOf)).get();
+        formatter.setSyntaxPrefix("Usage:");
+        try {
+            formatter.printHelp(NAME + " [OPTIONS]", DESCRIPTION, SHOWN, EXIT_CODES, false);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e); // a StringBuilder does not fail
+        }
+        // The formatter pads its table to the full width.
+        return text.toString().lines().map(String::stripTrailing).collect(java.util.stream.Collectors.joining("\n")).strip() + "\n";
     }
 
     @Override
@@ -365,14 +490,12 @@ public final class Main implements Callable<Integer> {
     }
 
     /** The version from the jar's manifest. */
-    static final class Version implements CommandLine.IVersionProvider {
+    static final class Version {
 
         static final String VERSION = String.valueOf(Main.class.getPackage().getImplementationVersion() == null
                 ? "dev" : Main.class.getPackage().getImplementationVersion());
 
-        @Override
-        public String[] getVersion() {
-            return new String[] {"clawfence-agent " + VERSION};
+        private Version() {
         }
     }
 }

@@ -93,7 +93,101 @@ class MainTest {
     @Test
     void anUnknownFlagIsAUsageError() {
         assertThat(run(Map.of(), "--frobnicate")).isEqualTo(2);
-        assertThat(err()).contains("Unknown option: '--frobnicate'");
+        assertThat(err().lines()).containsExactly("error: unknown option '--frobnicate'", "Try 'clawfence-agent --help' for the options.");
+        assertThat(out()).isEmpty();
+    }
+
+    @Test
+    void aPrefixOfAFlagIsNotTakenForTheFlag() {
+        assertThat(run(Map.of(), "--conf", "x.yaml", "--check-config")).isEqualTo(2);
+        assertThat(err()).startsWith("error: unknown option '--conf'\n");
+    }
+
+    @Test
+    void aValueCanFollowTheFlagOrAnEqualsSign() throws IOException {
+        Path file = Files.writeString(dir.resolve("agent.yaml"), "backend: nftables\n");
+
+        assertThat(run(Map.of(), "--config=" + file, "--state-dir=/srv/a=b", "--backend", "dry-run", "--print-config")).isZero();
+        assertThat(out()).contains("stateDir: \"/srv/a=b\"\n", "backend: dry-run\n");
+        assertThat(err()).isEmpty();
+    }
+
+    @Test
+    void aFlagWithoutItsValueNamesTheFlagAndWhatItExpects() {
+        assertThat(run(Map.of(), "--print-config", "--config")).isEqualTo(2);
+        assertThat(err()).startsWith("error: --config: missing value (FILE)\n");
+
+        err.reset();
+        // The next flag is not taken as the value.
+        assertThat(run(Map.of(), "--state-dir", "--print-config")).isEqualTo(2);
+        assertThat(err()).startsWith("error: --state-dir: missing value (DIR)\n");
+        assertThat(out()).isEmpty();
+    }
+
+    @Test
+    void aFlagGivenTwiceIsAUsageError() {
+        assertThat(run(Map.of(), "--backend", "nftables", "--backend=iptables", "--print-config")).isEqualTo(2);
+        assertThat(err()).startsWith("error: --backend: given more than once\n");
+
+        err.reset();
+        assertThat(run(Map.of(), "--verbose", "--print-config", "--verbose")).isEqualTo(2);
+        assertThat(err()).startsWith("error: --verbose: given more than once\n");
+    }
+
+    @Test
+    void aSwitchTakesNoValueAndStrayArgumentsAreRefused() {
+        assertThat(run(Map.of(), "--check-config=yes")).isEqualTo(2);
+        assertThat(err()).startsWith("error: --check-config: takes no value, got 'yes'\n");
+
+        err.reset();
+        assertThat(run(Map.of(), "--print-config", "agent.yaml")).isEqualTo(2);
+        assertThat(err()).startsWith("error: unexpected argument 'agent.yaml' (every value belongs to a flag, e.g. --config FILE)\n");
+        assertThat(out()).isEmpty();
+    }
+
+    @Test
+    void theTestOnlyNumbersAreChecked() {
+        assertThat(run(Map.of(), "--dev-synthetic-events", "many", "--print-config")).isEqualTo(2);
+        assertThat(err()).startsWith("error: --dev-synthetic-events: 'many' is not a whole number\n");
+
+        err.reset();
+        assertThat(run(Map.of(), "--dev-synthetic-rate=0", "--print-config")).isEqualTo(2);
+        assertThat(err()).startsWith("error: --dev-synthetic-rate: 0 is outside 1..2147483647\n");
+
+        err.reset();
+        assertThat(run(Map.of(), "--dev-synthetic-rate", "4294967296", "--print-config")).isEqualTo(2);
+        assertThat(err()).startsWith("error: --dev-synthetic-rate: 4294967296 is outside 1..2147483647\n");
+    }
+
+    @Test
+    void aConfigPathThatIsNoFileNameIsAUsageError() {
+        assertThat(run(Map.of(), "--config", "agent\0.yaml", "--check-config")).isEqualTo(2);
+        assertThat(err()).startsWith("error: --config: not a file name (Nul character not allowed)\n");
+    }
+
+    @Test
+    void helpListsTheOptionsInOrderWithoutTheTestOnlyOnes() {
+        assertThat(run(Map.of(), "--help")).isZero();
+        String help = out();
+
+        assertThat(help).startsWith("Usage: clawfence-agent [OPTIONS]");
+        assertThat(help).contains("Enforces this host's Clawfence network policy", "Exit codes: 0 done, 1 failed at run time, 2 bad");
+        assertThat(help).containsSubsequence("--config <FILE>", "--server <HOST:PORT>", "--token <TOKEN>", "--state-dir <DIR>",
+                "--backend <NAME>", "--check-config", "--print-config", "--uninstall", "--verbose", "-h, --help", "-V, --version");
+        assertThat(help).doesNotContain("dev-synthetic");
+        assertThat(help.lines()).allSatisfy(line -> assertThat(line).hasSizeLessThanOrEqualTo(80).doesNotEndWith(" "));
+        assertThat(err()).isEmpty();
+
+        out.reset();
+        assertThat(run(Map.of(), "-h")).isZero();
+        assertThat(out()).isEqualTo(help);
+    }
+
+    @Test
+    void versionPrintsTheNameAndVersion() {
+        assertThat(run(Map.of(), "--version")).isZero();
+        // Tests run from classes, without the jar's manifest.
+        assertThat(out()).isEqualTo("clawfence-agent dev\n");
     }
 
     @Test

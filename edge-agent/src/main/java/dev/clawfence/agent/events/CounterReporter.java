@@ -11,8 +11,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
@@ -30,7 +30,7 @@ public final class CounterReporter implements AutoCloseable {
     private final Predicate<AgentMessage> send;
     private final LongSupplier policyVersion;
     private final Clock clock;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("rule-counters").factory());
+    private ScheduledFuture<?> schedule;
     private final Supplier<CaptureLosses> captureLosses;
     private Instant from;
     /** The capture's loss totals as of the last report that went out. */
@@ -60,8 +60,15 @@ public final class CounterReporter implements AutoCloseable {
         this.from = clock.instant();
     }
 
-    public void start(Duration interval) {
-        timer.scheduleWithFixedDelay(this::reportQuietly, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    /**
+     * Reports every {@code interval} on {@code timer}, which the caller owns: the agent's own timer thread,
+     * so the reports cost no thread of their own (a dump of a few counters takes well under a millisecond).
+     */
+    public synchronized void start(ScheduledExecutorService timer, Duration interval) {
+        if (schedule != null) {
+            throw new IllegalStateException("the counter reports are already scheduled");
+        }
+        schedule = timer.scheduleWithFixedDelay(this::reportQuietly, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Reads the counters now and sends what they counted since the last report that went out; returns the message if one was sent. */
@@ -118,7 +125,9 @@ public final class CounterReporter implements AutoCloseable {
     }
 
     @Override
-    public void close() {
-        timer.shutdownNow();
+    public synchronized void close() {
+        if (schedule != null) {
+            schedule.cancel(false);
+        }
     }
 }

@@ -42,7 +42,7 @@ public final class Events implements AutoCloseable {
         AtomicReference<EventCapture> running = new AtomicReference<>();
         CounterReporter counters = new CounterReporter(enforcer, send, () -> agent.current().map(Applied::version).orElse(0L),
                 () -> running.get() == null ? CounterReporter.CaptureLosses.NONE : running.get().losses(), clock);
-        counters.start(events.counterInterval());
+        counters.start(agent.timers(), events.counterInterval());
         if (!events.enabled()) {
             log.accept("connection events are off (events.enabled: false); the rule counters are still reported");
             return new Events(counters, null, null);

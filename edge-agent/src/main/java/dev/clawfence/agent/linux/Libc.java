@@ -59,14 +59,28 @@ public final class Libc {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     public static final MethodHandle RECV = downcall("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     public static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    // open(2) is variadic in C (the mode); the ABI passes variadic arguments differently, so say so.
-    public static final MethodHandle OPEN = downcall("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
-            Linker.Option.firstVariadicArg(2));
-    public static final MethodHandle SETNS = downcall("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle STRERROR = LINKER.downcallHandle(
-            LINKER.defaultLookup().find("strerror").orElseThrow(), FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
     private Libc() {}
+
+    /**
+     * The calls only a namespace switch needs (tests and tools, not a running agent). Each linked handle costs
+     * ~18 generated classes for the life of the process (~0.13 MiB, BENCHMARKS.md "Edge agent footprint"),
+     * so these are linked on first use, by the JVM's lazy class initialisation.
+     */
+    public static final class Namespaces {
+        // open(2) is variadic in C (the mode); the ABI passes variadic arguments differently, so say so.
+        public static final MethodHandle OPEN = downcall("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+                Linker.Option.firstVariadicArg(2));
+        public static final MethodHandle SETNS = downcall("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+
+        private Namespaces() {}
+    }
+
+    /** Linked on the first error message, which a healthy agent never needs. */
+    private static final class Strerror {
+        static final MethodHandle STRERROR = LINKER.downcallHandle(
+                LINKER.defaultLookup().find("strerror").orElseThrow(), FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    }
 
     private static MethodHandle downcall(String name, FunctionDescriptor descriptor, Linker.Option... options) {
         Linker.Option[] all = Arrays.copyOf(options, options.length + 1);
@@ -90,7 +104,7 @@ public final class Libc {
 
     public static String strerror(int errno) {
         try {
-            MemorySegment text = (MemorySegment) STRERROR.invokeExact(errno);
+            MemorySegment text = (MemorySegment) Strerror.STRERROR.invokeExact(errno);
             return text.reinterpret(256).getString(0);
         } catch (Throwable e) {
             return "no description";

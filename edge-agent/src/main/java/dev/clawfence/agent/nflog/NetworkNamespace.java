@@ -50,11 +50,11 @@ public final class NetworkNamespace {
     private static void enter(Path namespace) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = Libc.captureState(arena);
-            int fd = (int) Libc.OPEN.invokeExact(state, arena.allocateFrom(namespace.toString()), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+            int fd = (int) Libc.Namespaces.OPEN.invokeExact(state, arena.allocateFrom(namespace.toString()), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
             if (fd < 0) {
                 throw Libc.failure("open(" + namespace + ")", Libc.errno(state));
             }
-            int entered = (int) Libc.SETNS.invokeExact(state, fd, Libc.CLONE_NEWNET);
+            int entered = (int) Libc.Namespaces.SETNS.invokeExact(state, fd, Libc.CLONE_NEWNET);
             int errno = Libc.errno(state);
             int closed = (int) Libc.CLOSE.invokeExact(state, fd);
             if (entered != 0) {

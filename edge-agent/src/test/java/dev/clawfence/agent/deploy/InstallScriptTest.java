@@ -218,7 +218,7 @@ class InstallScriptTest {
         String execStart = lines.stream().filter(l -> l.startsWith("ExecStart=")).findFirst().orElseThrow();
         // The footprint settings measured in BENCHMARKS.md (issue 3: idle RSS); the heap may still grow to 64 MiB for large policies.
         assertThat(execStart.substring(0, execStart.indexOf(" -jar ")).split(" ")).contains("--sun-misc-unsafe-memory-access=allow",
-                "-XX:+UseSerialGC", "-Xms8m", "-Xmx64m", "-XX:TieredStopAtLevel=1", "-XX:+UseCompactObjectHeaders");
+                "-XX:+UseSerialGC", "-Xms8m", "-Xmx64m", "-Xmn2m", "-XX:TieredStopAtLevel=1", "-XX:+UseCompactObjectHeaders");
         assertThat(lines).contains("Environment=MALLOC_ARENA_MAX=2");
     }
 

@@ -60,7 +60,8 @@ class CounterReporterTest {
     }
 
     private final TestClock clock = new TestClock(Instant.parse("2026-11-24T10:00:00Z"));
-    private final CounterReporter reporter = new CounterReporter(new CountingEnforcer(new Enforcer() {
+    /** An enforcer whose kernel counters are the map {@code kernel}. */
+    private final class FakeEnforcer implements Enforcer {
         @Override
         public String backend() {
             return "fake";
@@ -88,7 +89,9 @@ class CounterReporterTest {
         public Map<LogDecision, Long> counters() {
             return Map.copyOf(kernel);
         }
-    }, message -> {}), message -> {
+    }
+
+    private final CounterReporter reporter = new CounterReporter(new CountingEnforcer(new FakeEnforcer(), message -> {}), message -> {
         if (streamOpen) {
             sent.add(message);
         }
@@ -114,6 +117,35 @@ class CounterReporterTest {
                         .setReason("port-closed").setAttempts(45))
                 .build());
         assertThat(sent).singleElement().extracting(AgentMessage::getRuleCounters).isEqualTo(report);
+    }
+
+    @Test
+    void reportsRunOnTheCallersTimerUntilClosedWhichLeavesTheTimerRunning() throws Exception {
+        java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("test-timer").factory());
+        try {
+            List<String> threads = java.util.Collections.synchronizedList(new ArrayList<>());
+            java.util.concurrent.CountDownLatch twice = new java.util.concurrent.CountDownLatch(2);
+            CounterReporter scheduled = new CounterReporter(new CountingEnforcer(new FakeEnforcer(), message -> {}), message -> {
+                threads.add(Thread.currentThread().getName());
+                twice.countDown();
+                return true;
+            }, () -> 12, () -> new CounterReporter.CaptureLosses(threads.size() + 1, 0), java.time.Clock.systemUTC());
+
+            scheduled.start(timer, Duration.ofMillis(20));
+            assertThat(twice.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> scheduled.start(timer, Duration.ofMillis(20)))
+                    .isInstanceOf(IllegalStateException.class);
+            scheduled.close();
+            int afterClose = threads.size();
+            Thread.sleep(200);
+
+            assertThat(threads).hasSize(afterClose).allMatch("test-timer"::equals);
+            assertThat(timer.isShutdown()).as("the timer belongs to the caller").isFalse();
+            assertThat(timer.submit(() -> "still runs").get(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("still runs");
+        } finally {
+            timer.shutdownNow();
+        }
     }
 
     @Test
