@@ -85,6 +85,10 @@ public final class IngestBenchmark implements Callable<Integer> {
     @Option(names = "--statements", description = "load pg_stat_statements and print where the server's time went in each EventStore phase")
     boolean statements;
 
+    @Option(names = "--warmup", defaultValue = "200000", description = "events per stream-set written once untimed by every "
+            + "phase's code before the timed phases, so that the JIT compiles the client first (default ${DEFAULT-VALUE})")
+    int warmupEvents;
+
     @Option(names = "--skip-text", description = "skip the raw text COPY phase")
     boolean skipText;
 
@@ -137,6 +141,16 @@ public final class IngestBenchmark implements Callable<Integer> {
                     Runtime.getRuntime().availableProcessors(), loadAverage());
             EventStore noRollups = new EventStore(Clock.systemUTC(), 30, Duration.ofHours(1), false);
             EventStore store = new EventStore(Clock.systemUTC(), 30, Duration.ofHours(1), true);
+            if (warmupEvents > 0) {
+                int batches = Math.max(1, warmupEvents / streams / batchSize);
+                List<List<EventBatch>> warm = work.stream().map(l -> l.subList(0, Math.min(batches, l.size()))).toList();
+                for (int i = 0; i < 2; i++) {
+                    phase(urls.getFirst(), "warm-up", "", warm, this::copyBinary, "postgres", "postgres");
+                    phase(urls.getFirst(), "warm-up", "", warm, this::copyText, "postgres", "postgres");
+                    phase(urls.getFirst(), "warm-up", "", warm, (c, stream, batch) -> ingest(noRollups, c, stream, batch), "clawfence_app", "bench");
+                    phase(urls.getFirst(), "warm-up", "", warm, (c, stream, batch) -> ingest(store, c, stream, batch), "clawfence_app", "bench");
+                }
+            }
             for (int round = 1; round <= rounds; round++) {
                 int n = urls.size();
                 double[] binary = new double[n];
@@ -203,7 +217,9 @@ public final class IngestBenchmark implements Callable<Integer> {
                 s.execute("select pg_stat_statements_reset()");
             }
         }
+        long[] walStart = walAndCheckpoints(url);
         ExecutorService pool = Executors.newFixedThreadPool(streams);
+        long cpuStart = processCpuNanos();
         long start = System.nanoTime();
         List<Future<Void>> done = new ArrayList<>();
         for (int stream = 0; stream < streams; stream++) {
@@ -223,6 +239,8 @@ public final class IngestBenchmark implements Callable<Integer> {
             f.get();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
+        double clientCpu = (processCpuNanos() - cpuStart) / 1e9;
+        long[] walEnd = walAndCheckpoints(url);
         pool.shutdown();
         long rows;
         long bytes;
@@ -234,8 +252,12 @@ public final class IngestBenchmark implements Callable<Integer> {
             rows = rs.getLong(1);
             bytes = rs.getLong(2);
         }
-        if (rows != events) {
-            throw new IllegalStateException(name + " stored " + rows + " rows, expected " + events);
+        long expected = work.stream().flatMap(List::stream).mapToLong(EventBatch::getEventsCount).sum();
+        if (rows != expected) {
+            throw new IllegalStateException(name + " stored " + rows + " rows, expected " + expected);
+        }
+        if (settingsName.equals("warm-up")) {
+            return rows / seconds;
         }
         double rate = rows / seconds;
         if (statements && user.equals("clawfence_app")) {
@@ -247,8 +269,10 @@ public final class IngestBenchmark implements Callable<Integer> {
                 }
             }
         }
-        System.out.printf("%-8s %-32s %,10.0f events/s  (%,d rows in %.2f s, %d B/row with indexes, load average %s)%n",
-                settingsName, name, rate, rows, seconds, bytes / rows, loadAverage());
+        System.out.printf("%-8s %-32s %,10.0f events/s  (%,d rows in %.2f s, benchmark JVM CPU %.2f s, %d B/row with indexes, "
+                + "WAL %,d MB, %d checkpoints, load average %s)%n",
+                settingsName, name, rate, rows, seconds, clientCpu, bytes / rows, (walEnd[0] - walStart[0]) >> 20,
+                walEnd[1] - walStart[1], loadAverage());
         return rate;
     }
 
@@ -486,6 +510,21 @@ public final class IngestBenchmark implements Callable<Integer> {
         bytes[14] = (byte) (host >>> 8);
         bytes[15] = (byte) host;
         return ByteString.copyFrom(bytes);
+    }
+
+    /** WAL written so far (bytes) and checkpoints started so far (timed and requested, PostgreSQL 17's pg_stat_checkpointer). */
+    private static long[] walAndCheckpoints(String url) throws SQLException {
+        try (Connection owner = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = owner.createStatement();
+                ResultSet rs = s.executeQuery("select pg_current_wal_lsn() - '0/0'::pg_lsn, num_timed + num_requested from pg_stat_checkpointer")) {
+            rs.next();
+            return new long[] {rs.getLong(1), rs.getLong(2)};
+        }
+    }
+
+    /** CPU time of this JVM (the client side: generating nothing, encoding and sending the batches). */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     private static String loadAverage() {
