@@ -47,12 +47,12 @@ public final class ServerSettings {
         Map<String, String> settings = durable();
         long buffers = sharedBuffersBytes(sharedBuffers, physicalMemory());
         settings.put("shared_buffers", buffers / MIB + "MB");
-        // The default (1/32 of shared_buffers, at most 16 MB) fills within one 5,000-event batch and makes
-        // the backend write and wait for WAL before its commit; 64 MB holds several batches of both streams.
+        // The default (1/32 of shared_buffers, at most 16 MB) holds a few 5,000-event batches (~2.5 MB of WAL
+        // each); more lets the WAL writer flush while backends keep inserting.
         settings.put("wal_buffers", Math.min(64, Math.max(4, buffers / MIB / 32)) + "MB");
         // A checkpoint during a load makes the next change of every page write a full-page image into
-        // the WAL; with the 1 GB default that happened every ~1.5 million events. Recovery after a crash
-        // replays at most this much WAL (about a minute here), which the control plane can afford.
+        // the WAL; with the 1 GB default a sustained load checkpointed about every million events. Recovery
+        // after a crash replays at most this much WAL, which the control plane can afford.
         settings.put("max_wal_size", "8GB");
         settings.put("min_wal_size", "1GB");
         settings.put("checkpoint_timeout", "15min");
