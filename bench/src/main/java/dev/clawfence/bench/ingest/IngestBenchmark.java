@@ -447,9 +447,12 @@ public final class IngestBenchmark implements Callable<Integer> {
         StringBuilder line = new StringBuilder("rollup rows:");
         try (Connection owner = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = owner.createStatement()) {
             for (String table : ROLLUP_TABLES.split(", ")) {
-                try (ResultSet rs = s.executeQuery("select count(*), pg_total_relation_size('" + table + "') from " + table)) {
+                try (ResultSet rs = s.executeQuery("select count(*), pg_total_relation_size('" + table + "'), "
+                        + "(select autovacuum_count || '/' || autoanalyze_count from pg_stat_user_tables where relid = '" + table
+                        + "'::regclass) from " + table)) {
                     rs.next();
-                    line.append(String.format(" %s %,d (%,d kB)", table, rs.getLong(1), rs.getLong(2) / 1024));
+                    // autovacuum/autoanalyze runs since the server started (all phases so far)
+                    line.append(String.format(" %s %,d (%,d kB, av/aa %s)", table, rs.getLong(1), rs.getLong(2) / 1024, rs.getString(3)));
                 }
             }
         }

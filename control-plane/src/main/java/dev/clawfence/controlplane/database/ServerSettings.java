@@ -59,7 +59,7 @@ public final class ServerSettings {
         return settings;
     }
 
-    /** Starts a builder's server with {@code settings}. */
+    /** Gives a builder's server {@code settings} (as {@code -c} options). */
     public static EmbeddedPostgres.Builder apply(EmbeddedPostgres.Builder builder, Map<String, String> settings) {
         settings.forEach(builder::setServerConfig);
         return builder;
@@ -78,12 +78,16 @@ public final class ServerSettings {
                     + "\" is not a memory size (auto, or a number with kB, MB, GB or TB, e.g. 512MB)");
         }
         long number = Long.parseLong(configured.substring(0, configured.length() - 2));
-        long bytes = number * switch (configured.substring(configured.length() - 2)) {
+        long unit = switch (configured.substring(configured.length() - 2)) {
             case "kB" -> 1024L;
             case "MB" -> MIB;
             case "GB" -> 1024 * MIB;
             default -> 1024 * 1024 * MIB;
         };
+        if (number > Long.MAX_VALUE / unit) {
+            throw new IllegalArgumentException("clawfence.database.shared-buffers: " + configured + " is larger than any machine");
+        }
+        long bytes = number * unit;
         if (bytes < MIN_SHARED_BUFFERS) {
             throw new IllegalArgumentException("clawfence.database.shared-buffers: " + configured
                     + " is below 128MB (the PostgreSQL default; smaller makes ingest write pages out twice)");

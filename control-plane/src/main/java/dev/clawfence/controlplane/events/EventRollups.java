@@ -148,20 +148,20 @@ public final class EventRollups {
      * How each table that ingest appends to merges: its key, its counts and how several rows of one key
      * become one (the same aggregates the reports apply, so merging never changes an answer).
      */
-    private record Merge(String table, String bucket, String unit, String keys, String counts, String merged) {}
+    private record Merge(String table, String bucket, String keys, String counts, String merged) {}
 
     private static final List<Merge> MERGES = List.of(
-            new Merge("event_counts_minute", "minute", "minute", "tenant_id, instance_id, minute, direction, verdict",
+            new Merge("event_counts_minute", "minute", "tenant_id, instance_id, minute, direction, verdict",
                     "events", "sum(events)"),
-            new Merge("rule_hits_daily", "day", "day", "tenant_id, instance_id, day, rule_id",
+            new Merge("rule_hits_daily", "day", "tenant_id, instance_id, day, rule_id",
                     "hits, last_hit_at", "sum(hits), max(last_hit_at)"),
-            new Merge("traffic_sources_hourly", "hour", "hour", "tenant_id, instance_id, hour, address",
+            new Merge("traffic_sources_hourly", "hour", "tenant_id, instance_id, hour, address",
                     "allowed, blocked, would_block, geo, first_seen, last_seen",
                     "sum(allowed), sum(blocked), sum(would_block), sum(geo), min(first_seen), max(last_seen)"),
-            new Merge("traffic_destinations_hourly", "hour", "hour", "tenant_id, instance_id, hour, address, port",
+            new Merge("traffic_destinations_hourly", "hour", "tenant_id, instance_id, hour, address, port",
                     "allowed, blocked, would_block, unknown, first_seen, last_seen",
                     "sum(allowed), sum(blocked), sum(would_block), sum(unknown), min(first_seen), max(last_seen)"),
-            new Merge("traffic_source_ports_daily", "day", "day", "tenant_id, instance_id, day, address, port",
+            new Merge("traffic_source_ports_daily", "day", "tenant_id, instance_id, day, address, port",
                     "attempts, first_seen, last_seen", "sum(attempts), min(first_seen), max(last_seen)"));
 
     /**
@@ -204,11 +204,12 @@ public final class EventRollups {
         long before = 0;
         long after = 0;
         for (Merge merge : MERGES) {
-            String range = merge.unit().equals("day")
+            // The bucket column is named after its unit (minute, hour) or is a date (day).
+            String range = merge.bucket().equals("day")
                     ? merge.bucket() + " >= (?::timestamptz at time zone 'UTC')::date and " + merge.bucket()
                             + " <= (?::timestamptz at time zone 'UTC')::date"
-                    : merge.bucket() + " >= date_trunc('" + merge.unit() + "', ?::timestamptz, 'UTC') and " + merge.bucket()
-                            + " <= date_trunc('" + merge.unit() + "', ?::timestamptz, 'UTC')";
+                    : merge.bucket() + " >= date_trunc('" + merge.bucket() + "', ?::timestamptz, 'UTC') and " + merge.bucket()
+                            + " <= date_trunc('" + merge.bucket() + "', ?::timestamptz, 'UTC')";
             try (PreparedStatement s = owner.prepareStatement("""
                     with moved as (delete from %1$s where tenant_id = ? and %2$s returning *),
                          merged as (insert into %1$s (%3$s, %4$s) select %3$s, %5$s from moved group by %3$s returning 1)

@@ -28,7 +28,8 @@ class ServerSettingsTest {
     @CsvSource({
         "lots, 'clawfence.database.shared-buffers: \"lots\" is not a memory size (auto, or a number with kB, MB, GB or TB, e.g. 512MB)'",
         "512mb, 'clawfence.database.shared-buffers: \"512mb\" is not a memory size'",
-        "64MB, 'clawfence.database.shared-buffers: 64MB is below 128MB'"})
+        "64MB, 'clawfence.database.shared-buffers: 64MB is below 128MB'",
+        "9999999999TB, 'clawfence.database.shared-buffers: 9999999999TB is larger than any machine'"})
     void aBadSizeNamesTheProperty(String configured, String message) {
         assertThatThrownBy(() -> ServerSettings.sharedBuffersBytes(configured, 24 * GIB))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(message);
