@@ -1,6 +1,7 @@
 package dev.clawfence.bench.events;
 
 import com.google.protobuf.ByteString;
+import dev.clawfence.controlplane.database.ServerSettings;
 import dev.clawfence.controlplane.events.BinaryCopyRows;
 import dev.clawfence.controlplane.events.EventPartitions;
 import io.micronaut.context.ApplicationContext;
@@ -88,13 +89,10 @@ public final class EventListBenchmark implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Files.createDirectories(dataDir);
-        try (EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+        // The embedded control plane's own server settings (durable, sized from the machine).
+        try (EmbeddedPostgres postgres = ServerSettings.apply(EmbeddedPostgres.builder(), ServerSettings.tuned("auto"))
                 .setDataDirectory(dataDir)
                 .setCleanDataDirectory(true)
-                .setServerConfig("fsync", "on")
-                .setServerConfig("synchronous_commit", "on")
-                .setServerConfig("full_page_writes", "on")
-                .setServerConfig("listen_addresses", "localhost")
                 .start()) {
             String url = "jdbc:postgresql://localhost:" + postgres.getPort() + "/postgres";
             prepare(url);

@@ -1,8 +1,11 @@
 package dev.clawfence.bench.ingest;
 
 import com.google.protobuf.ByteString;
+import dev.clawfence.controlplane.database.ServerSettings;
 import dev.clawfence.controlplane.events.BinaryCopyRows;
+import dev.clawfence.controlplane.events.EventLiveStream;
 import dev.clawfence.controlplane.events.EventPartitions;
+import dev.clawfence.controlplane.events.EventRollups;
 import dev.clawfence.controlplane.events.EventStore;
 import dev.clawfence.proto.agent.v1.ConnectionEvent;
 import dev.clawfence.proto.agent.v1.Direction;
@@ -42,8 +45,8 @@ import picocli.CommandLine.Option;
 
 /**
  * Ingests generated connection events through {@link EventStore} (mark lock, binary COPY into the
- * stage, INSERT into the partitioned table under row-level security, the rollup upserts, mark update,
- * one durable commit per batch; once more without the rollups, to see their cost) and, as references in the same run, raw binary and text COPY of the same rows straight
+ * stage, INSERT into the partitioned table under row-level security, the rollups, mark update, the live
+ * stream's batch log, one durable commit per batch; once more without the rollups, to see their cost) and, as references in the same run, raw binary and text COPY of the same rows straight
  * into {@code connection_events} as the superuser, with the same batches and commits. Every phase
  * starts from an empty table after a checkpoint.
  */
@@ -71,6 +74,24 @@ public final class IngestBenchmark implements Callable<Integer> {
     @Option(names = "--skip-no-rollups", description = "skip the EventStore phase without rollups (run by default, to show their cost)")
     boolean skipNoRollups;
 
+    @Option(names = "--settings", split = ",", defaultValue = "tuned",
+            description = "server settings to run every phase under, in turn: tuned (the control plane's, ServerSettings.tuned) "
+                    + "or durable (only fsync, synchronous_commit, full_page_writes on: PostgreSQL's defaults otherwise); default ${DEFAULT-VALUE}")
+    List<String> settings = new ArrayList<>();
+
+    @Option(names = "--shared-buffers", defaultValue = "auto", description = "shared_buffers of the tuned settings (default ${DEFAULT-VALUE})")
+    String sharedBuffers;
+
+    @Option(names = "--statements", description = "load pg_stat_statements and print where the server's time went in each EventStore phase")
+    boolean statements;
+
+    @Option(names = "--warmup", defaultValue = "200000", description = "events per stream-set written once untimed by every "
+            + "phase's code before the timed phases, so that the JIT compiles the client first (default ${DEFAULT-VALUE})")
+    int warmupEvents;
+
+    @Option(names = "--skip-text", description = "skip the raw text COPY phase")
+    boolean skipText;
+
     @Option(names = "--drop-index", split = ",", description = "indexes of connection_events to drop first, to see what they cost")
     List<String> dropIndexes = new ArrayList<>();
 
@@ -83,42 +104,101 @@ public final class IngestBenchmark implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path data = Files.createTempDirectory("clawfence-ingest-bench");
-        // The control plane's settings (Database.startEmbedded): durable commits, as production needs.
-        try (EmbeddedPostgres postgres = EmbeddedPostgres.builder()
-                .setDataDirectory(data)
-                .setCleanDataDirectory(true)
-                .setServerConfig("fsync", "on")
-                .setServerConfig("synchronous_commit", "on")
-                .setServerConfig("full_page_writes", "on")
-                .setServerConfig("listen_addresses", "localhost")
-                .start()) {
-            String url = "jdbc:postgresql://localhost:" + postgres.getPort() + "/postgres";
-            prepare(url);
-            List<List<EventBatch>> work = generate();
-            System.out.printf("events %,d per phase, batches of %,d, %d stream(s), %s, %d cores, load average %s%n",
-                    events, batchSize, streams, dropIndexes.isEmpty() ? "all indexes" : "without " + dropIndexes, Runtime.getRuntime().availableProcessors(), loadAverage());
-            for (int round = 1; round <= rounds; round++) {
-                double binary = phase(url, "raw COPY binary (superuser)", work, this::copyBinary, "postgres", "postgres");
-                double text = phase(url, "raw COPY text (superuser)", work, this::copyText, "postgres", "postgres");
-                double bare = Double.NaN;
-                if (!skipNoRollups) {
-                    EventStore noRollups = new EventStore(Clock.systemUTC(), 30, Duration.ofHours(1), false);
-                    bare = phase(url, "EventStore ingest, no rollups", work,
-                            (c, stream, batch) -> ingest(noRollups, c, stream, batch), "clawfence_app", "bench");
+        List<List<EventBatch>> work = generate();
+        for (int i = 0; i < streams; i++) {
+            instances.add(UUID.randomUUID());
+        }
+        // One server per settings, all running; each phase runs on every server in turn, so a change in
+        // the machine's load (shared here) hits the compared settings alike.
+        List<String> names = new ArrayList<>();
+        List<String> urls = new ArrayList<>();
+        List<EmbeddedPostgres> servers = new ArrayList<>();
+        List<Path> dirs = new ArrayList<>();
+        try {
+            for (String name : settings) {
+                Map<String, String> server = switch (name) {
+                    case "tuned" -> ServerSettings.tuned(sharedBuffers);
+                    case "durable" -> ServerSettings.durable();
+                    default -> throw new CommandLine.ParameterException(new CommandLine(this),
+                            "--settings: \"" + name + "\" is not tuned or durable");
+                };
+                if (statements) {
+                    server.put("shared_preload_libraries", "pg_stat_statements");
                 }
-                EventStore store = new EventStore(Clock.systemUTC(), 30, Duration.ofHours(1), true);
-                double ingest = phase(url, "EventStore ingest + rollups", work,
-                        (c, stream, batch) -> ingest(store, c, stream, batch), "clawfence_app", "bench");
-                printRollups(url);
-                timeReports(url);
-                System.out.printf("round %d: ingest+rollups/binary COPY = %.2f, no rollups/binary = %.2f, "
-                        + "text/binary COPY = %.2f, load average %s%n",
-                        round, ingest / binary, bare / binary, text / binary, loadAverage());
+                Path data = Files.createTempDirectory("clawfence-ingest-bench");
+                dirs.add(data);
+                EmbeddedPostgres postgres = ServerSettings.apply(EmbeddedPostgres.builder(), server)
+                        .setDataDirectory(data).setCleanDataDirectory(true).start();
+                servers.add(postgres);
+                String url = "jdbc:postgresql://localhost:" + postgres.getPort() + "/postgres";
+                prepare(url);
+                names.add(name);
+                urls.add(url);
+                System.out.printf("settings %s: %s%n", name, server);
+            }
+            System.out.printf("events %,d per phase, batches of %,d, %d stream(s), %s, %d cores, load average %s%n",
+                    events, batchSize, streams, dropIndexes.isEmpty() ? "all indexes" : "without " + dropIndexes,
+                    Runtime.getRuntime().availableProcessors(), loadAverage());
+            EventStore noRollups = new EventStore(Clock.systemUTC(), 30, Duration.ofHours(1), false);
+            EventStore store = new EventStore(Clock.systemUTC(), 30, Duration.ofHours(1), true);
+            if (warmupEvents > 0) {
+                int batches = Math.max(1, warmupEvents / streams / batchSize);
+                List<List<EventBatch>> warm = work.stream().map(l -> l.subList(0, Math.min(batches, l.size()))).toList();
+                for (int i = 0; i < 2; i++) {
+                    phase(urls.getFirst(), "warm-up", "", warm, this::copyBinary, "postgres", "postgres");
+                    phase(urls.getFirst(), "warm-up", "", warm, this::copyText, "postgres", "postgres");
+                    phase(urls.getFirst(), "warm-up", "", warm, (c, stream, batch) -> ingest(noRollups, c, stream, batch), "clawfence_app", "bench");
+                    phase(urls.getFirst(), "warm-up", "", warm, (c, stream, batch) -> ingest(store, c, stream, batch), "clawfence_app", "bench");
+                }
+            }
+            for (int round = 1; round <= rounds; round++) {
+                int n = urls.size();
+                double[] binary = new double[n];
+                double[] text = new double[n];
+                java.util.Arrays.fill(text, Double.NaN);
+                double[] bare = new double[n];
+                double[] ingest = new double[n];
+                java.util.Arrays.fill(bare, Double.NaN);
+                // Every other round runs the servers in the opposite order, so neither always goes first.
+                boolean odd = round % 2 == 1;
+                int[] order = java.util.stream.IntStream.range(0, n).map(i -> odd ? i : n - 1 - i).toArray();
+                for (int i : order) {
+                    binary[i] = phase(urls.get(i), names.get(i), "raw COPY binary (superuser)", work, this::copyBinary, "postgres", "postgres");
+                }
+                for (int i : skipText ? new int[0] : order) {
+                    text[i] = phase(urls.get(i), names.get(i), "raw COPY text (superuser)", work, this::copyText, "postgres", "postgres");
+                }
+                if (!skipNoRollups) {
+                    for (int i : order) {
+                        bare[i] = phase(urls.get(i), names.get(i), "EventStore ingest, no rollups", work,
+                                (c, stream, batch) -> ingest(noRollups, c, stream, batch), "clawfence_app", "bench");
+                    }
+                }
+                for (int i : order) {
+                    ingest[i] = phase(urls.get(i), names.get(i), "EventStore ingest + rollups", work,
+                            (c, stream, batch) -> ingest(store, c, stream, batch), "clawfence_app", "bench");
+                    printRollups(urls.get(i));
+                    System.out.println("  report queries on the rows as ingest appended them:");
+                    timeReports(urls.get(i));
+                    compact(urls.get(i));
+                    printRollups(urls.get(i));
+                    System.out.println("  report queries after the compaction:");
+                    timeReports(urls.get(i));
+                }
+                for (int i : order) {
+                    System.out.printf("round %d, %s: ingest+rollups/binary COPY = %.2f, no rollups/binary = %.2f, "
+                            + "text/binary COPY = %.2f, load average %s%n",
+                            round, names.get(i), ingest[i] / binary[i], bare[i] / binary[i], text[i] / binary[i], loadAverage());
+                }
             }
         } finally {
+            for (EmbeddedPostgres postgres : servers) {
+                postgres.close();
+            }
             // EmbeddedPostgres cleans its data directory on close; remove the temporary parent if left.
-            Files.deleteIfExists(data);
+            for (Path data : dirs) {
+                Files.deleteIfExists(data);
+            }
         }
         return 0;
     }
@@ -127,13 +207,19 @@ public final class IngestBenchmark implements Callable<Integer> {
         void write(Connection connection, int stream, EventBatch batch) throws SQLException;
     }
 
-    private double phase(String url, String name, List<List<EventBatch>> work, BatchWriter writer, String user,
-            String password) throws Exception {
+    private double phase(String url, String settingsName, String name, List<List<EventBatch>> work, BatchWriter writer,
+            String user, String password) throws Exception {
         try (Connection owner = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = owner.createStatement()) {
-            s.execute("truncate connection_events, event_ingest_marks, " + ROLLUP_TABLES);
+            s.execute("truncate connection_events, event_ingest_marks, event_stream_batches, " + ROLLUP_TABLES);
             s.execute("checkpoint");
+            if (statements) {
+                s.execute("create extension if not exists pg_stat_statements");
+                s.execute("select pg_stat_statements_reset()");
+            }
         }
+        long[] walStart = walAndCheckpoints(url);
         ExecutorService pool = Executors.newFixedThreadPool(streams);
+        long cpuStart = processCpuNanos();
         long start = System.nanoTime();
         List<Future<Void>> done = new ArrayList<>();
         for (int stream = 0; stream < streams; stream++) {
@@ -153,6 +239,8 @@ public final class IngestBenchmark implements Callable<Integer> {
             f.get();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
+        double clientCpu = (processCpuNanos() - cpuStart) / 1e9;
+        long[] walEnd = walAndCheckpoints(url);
         pool.shutdown();
         long rows;
         long bytes;
@@ -164,12 +252,27 @@ public final class IngestBenchmark implements Callable<Integer> {
             rows = rs.getLong(1);
             bytes = rs.getLong(2);
         }
-        if (rows != events) {
-            throw new IllegalStateException(name + " stored " + rows + " rows, expected " + events);
+        long expected = work.stream().flatMap(List::stream).mapToLong(EventBatch::getEventsCount).sum();
+        if (rows != expected) {
+            throw new IllegalStateException(name + " stored " + rows + " rows, expected " + expected);
+        }
+        if (settingsName.equals("warm-up")) {
+            return rows / seconds;
         }
         double rate = rows / seconds;
-        System.out.printf("%-32s %,10.0f events/s  (%,d rows in %.2f s, %d B/row with indexes)%n",
-                name, rate, rows, seconds, bytes / rows);
+        if (statements && user.equals("clawfence_app")) {
+            try (Connection owner = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = owner.createStatement();
+                    ResultSet rs = s.executeQuery("select calls, total_exec_time, rows, regexp_replace(left(query, 90), '\\s+', ' ', 'g') "
+                            + "from pg_stat_statements where userid = 'clawfence_app'::regrole order by 2 desc limit 14")) {
+                while (rs.next()) {
+                    System.out.printf("    %8.0f ms %7d calls %9d rows  %s%n", rs.getDouble(2), rs.getLong(1), rs.getLong(3), rs.getString(4));
+                }
+            }
+        }
+        System.out.printf("%-8s %-32s %,10.0f events/s  (%,d rows in %.2f s, benchmark JVM CPU %.2f s, %d B/row with indexes, "
+                + "WAL %,d MB, %d checkpoints, load average %s)%n",
+                settingsName, name, rate, rows, seconds, clientCpu, bytes / rows, (walEnd[0] - walStart[0]) >> 20,
+                walEnd[1] - walStart[1], loadAverage());
         return rate;
     }
 
@@ -178,7 +281,10 @@ public final class IngestBenchmark implements Callable<Integer> {
             context.setString(1, tenant.toString());
             context.execute();
         }
-        store.ingest(c, tenant, instances.get(stream), batch);
+        // What EventIngest does in the same transaction: the live stream's batch log (V010).
+        if (store.ingest(c, tenant, instances.get(stream), batch).stored() > 0) {
+            EventLiveStream.recordBatch(c, tenant, instances.get(stream));
+        }
     }
 
     private void copyBinary(Connection c, int stream, EventBatch batch) throws SQLException {
@@ -252,9 +358,7 @@ public final class IngestBenchmark implements Callable<Integer> {
         try (Connection c = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = c.createStatement()) {
             s.execute("alter role clawfence_app login password 'bench'");
             s.execute("insert into tenants (id, name) values ('" + tenant + "', 'bench')");
-            for (int i = 0; i < streams; i++) {
-                UUID instance = UUID.randomUUID();
-                instances.add(instance);
+            for (UUID instance : instances) {
                 s.execute("insert into instances (id, tenant_id) values ('" + instance + "', '" + tenant + "')");
             }
             for (String index : dropIndexes) {
@@ -326,14 +430,29 @@ public final class IngestBenchmark implements Callable<Integer> {
         return r < 8 ? "unknown-destination" : "port-closed";
     }
 
+    /** What RollupCompaction does after the load: merges every bucket the load touched, timed. */
+    private static void compact(String url) throws SQLException {
+        try (Connection owner = DriverManager.getConnection(url, "postgres", "postgres")) {
+            owner.setAutoCommit(false);
+            long start = System.nanoTime();
+            EventRollups.Compaction done = EventRollups.compact(owner, Instant.now().minus(Duration.ofDays(2)));
+            owner.commit();
+            System.out.printf("  compaction: %,d rows merged into %,d in %.2f s (%d tenant)%n", done.rowsBefore(),
+                    done.rowsAfter(), (System.nanoTime() - start) / 1e9, done.tenants());
+        }
+    }
+
     /** Rows in each rollup table after the rollup phase: what the upserts keep per event. */
     private void printRollups(String url) throws SQLException {
         StringBuilder line = new StringBuilder("rollup rows:");
         try (Connection owner = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = owner.createStatement()) {
             for (String table : ROLLUP_TABLES.split(", ")) {
-                try (ResultSet rs = s.executeQuery("select count(*), pg_total_relation_size('" + table + "') from " + table)) {
+                try (ResultSet rs = s.executeQuery("select count(*), pg_total_relation_size('" + table + "'), "
+                        + "(select autovacuum_count || '/' || autoanalyze_count from pg_stat_user_tables where relid = '" + table
+                        + "'::regclass) from " + table)) {
                     rs.next();
-                    line.append(String.format(" %s %,d (%,d kB)", table, rs.getLong(1), rs.getLong(2) / 1024));
+                    // autovacuum/autoanalyze runs since the server started (all phases so far)
+                    line.append(String.format(" %s %,d (%,d kB, av/aa %s)", table, rs.getLong(1), rs.getLong(2) / 1024, rs.getString(3)));
                 }
             }
         }
@@ -394,6 +513,21 @@ public final class IngestBenchmark implements Callable<Integer> {
         bytes[14] = (byte) (host >>> 8);
         bytes[15] = (byte) host;
         return ByteString.copyFrom(bytes);
+    }
+
+    /** WAL written so far (bytes) and checkpoints started so far (timed and requested, PostgreSQL 17's pg_stat_checkpointer). */
+    private static long[] walAndCheckpoints(String url) throws SQLException {
+        try (Connection owner = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = owner.createStatement();
+                ResultSet rs = s.executeQuery("select pg_current_wal_lsn() - '0/0'::pg_lsn, num_timed + num_requested from pg_stat_checkpointer")) {
+            rs.next();
+            return new long[] {rs.getLong(1), rs.getLong(2)};
+        }
+    }
+
+    /** CPU time of this JVM (the client side: generating nothing, encoding and sending the batches). */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     private static String loadAverage() {

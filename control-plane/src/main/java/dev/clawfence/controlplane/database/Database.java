@@ -53,7 +53,7 @@ public final class Database implements AutoCloseable {
         String appPassword;
         if (config.embedded()) {
             Path dataDir = clawfence.dataPath();
-            embedded = startEmbedded(dataDir.resolve("postgres"));
+            embedded = startEmbedded(dataDir.resolve("postgres"), config.sharedBuffers());
             // A URL without user parameters: it serves both roles, and a ?user= would override the app role.
             url = "jdbc:postgresql://localhost:" + embedded.getPort() + "/postgres";
             ownerUser = "postgres";
@@ -163,20 +163,13 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    private static EmbeddedPostgres startEmbedded(Path pgData) {
+    private static EmbeddedPostgres startEmbedded(Path pgData, String sharedBuffers) {
         try {
             Files.createDirectories(pgData.getParent());
             OrphanedPostmaster.stopIfAny(pgData);
-            // zonky starts PostgreSQL as a throwaway test database (-F, i.e. fsync off, and
-            // synchronous_commit off); this one keeps tenants' policies, so it must be durable.
-            // A -c setting given after -F wins.
-            return EmbeddedPostgres.builder()
+            return ServerSettings.apply(EmbeddedPostgres.builder(), ServerSettings.tuned(sharedBuffers))
                     .setDataDirectory(pgData)
                     .setCleanDataDirectory(false)
-                    .setServerConfig("fsync", "on")
-                    .setServerConfig("synchronous_commit", "on")
-                    .setServerConfig("full_page_writes", "on")
-                    .setServerConfig("listen_addresses", "localhost")
                     // close() stops it after the beans that still write (the agent gateway flushes what its
                     // streams reported); zonky's own hook would stop it at once, under them.
                     .setRegisterShutdownHook(false)

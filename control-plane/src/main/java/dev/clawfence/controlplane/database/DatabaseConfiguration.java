@@ -19,6 +19,9 @@ import jakarta.validation.constraints.Pattern;
  *     plain identifier, since it is written into GRANT statements and the role's ALTER
  * @param appPassword application role's password ({@code CLAWFENCE_DATABASE_APP_PASSWORD})
  * @param poolSize connections in the application pool, default 10
+ * @param sharedBuffers the embedded server's {@code shared_buffers} ({@code CLAWFENCE_DATABASE_SHARED_BUFFERS}):
+ *     {@code auto} (default: a quarter of the memory, 128 MB to 8 GB, see {@link ServerSettings}) or a
+ *     size such as {@code 512MB}; tests that start many servers may keep it at {@code 128MB}
  */
 @ConfigurationProperties("clawfence.database")
 public record DatabaseConfiguration(
@@ -28,7 +31,10 @@ public record DatabaseConfiguration(
         @Nullable @Pattern(regexp = "[a-z_][a-z0-9_]{0,62}", message = "must be a plain lower-case role name")
         String appUser,
         @Nullable String appPassword,
-        @Nullable @Min(1) @Max(200) Integer poolSize) {
+        @Nullable @Min(1) @Max(200) Integer poolSize,
+        @Nullable @Pattern(regexp = "auto|[1-9][0-9]{0,9}(kB|MB|GB|TB)",
+                message = "must be auto or a memory size such as 512MB (kB, MB, GB or TB)")
+        String sharedBuffers) {
 
     public boolean embedded() {
         return url == null || url.isBlank();

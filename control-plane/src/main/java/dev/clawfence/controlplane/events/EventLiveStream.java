@@ -115,9 +115,9 @@ public final class EventLiveStream implements AutoCloseable {
 
     /**
      * The ingest side, inside the transaction that stored a batch (which must have stored events): logs
-     * the batch from the ingest stage table and notifies on commit.
+     * the batch from the ingest stage table and notifies on commit. Public for the ingest benchmark.
      */
-    static void recordBatch(Connection connection, UUID tenant, UUID instance) throws SQLException {
+    public static void recordBatch(Connection connection, UUID tenant, UUID instance) throws SQLException {
         try (PreparedStatement insert = connection.prepareStatement("""
                 insert into event_stream_batches (tenant_id, instance_id, first_sequence, last_sequence, first_time, last_time)
                 select ?, ?, min(sequence), max(sequence), min(time), max(time) from %s;

@@ -9,11 +9,13 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,9 +24,10 @@ import java.util.UUID;
 /**
  * The rollups of one instance's batch (tables of {@code V008__event_rollups.sql}): the batch's stored
  * events are added up in Java first ({@link #add}), then each rollup table gets one
- * {@code INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE} with the batch's distinct keys, in the
- * ingest transaction ({@link #write}). Every key holds the instance, and the instance's batches are
- * serialised by its mark lock, so no two ingest transactions ever touch the same rollup row.
+ * {@code INSERT … SELECT FROM unnest(…)} with the batch's distinct keys, in the ingest transaction
+ * ({@link #write}): plain rows, one per key and batch, without a unique key to probe (V013). Reports add
+ * the rows of a key up, and {@link #compact} merges them later into one per key; both give the same
+ * answers. Every key holds the instance, and the instance's batches are serialised by its mark lock.
  *
  * <p>Sources are those of inbound attempts, destinations those of outbound ones (the other end, as the
  * events' {@code peer_address}); the host's own address in either role says nothing about who knocks.
@@ -138,6 +141,95 @@ public final class EventRollups {
         return deleted;
     }
 
+    /** Key of the compaction's advisory lock ("clawrc01"), shared by every replica. */
+    static final long COMPACTION_LOCK = 0x636c_6177_7263_3031L;
+
+    /**
+     * How each table that ingest appends to merges: its key, its counts and how several rows of one key
+     * become one (the same aggregates the reports apply, so merging never changes an answer).
+     */
+    private record Merge(String table, String bucket, String keys, String counts, String merged) {}
+
+    private static final List<Merge> MERGES = List.of(
+            new Merge("event_counts_minute", "minute", "tenant_id, instance_id, minute, direction, verdict",
+                    "events", "sum(events)"),
+            new Merge("rule_hits_daily", "day", "tenant_id, instance_id, day, rule_id",
+                    "hits, last_hit_at", "sum(hits), max(last_hit_at)"),
+            new Merge("traffic_sources_hourly", "hour", "tenant_id, instance_id, hour, address",
+                    "allowed, blocked, would_block, geo, first_seen, last_seen",
+                    "sum(allowed), sum(blocked), sum(would_block), sum(geo), min(first_seen), max(last_seen)"),
+            new Merge("traffic_destinations_hourly", "hour", "tenant_id, instance_id, hour, address, port",
+                    "allowed, blocked, would_block, unknown, first_seen, last_seen",
+                    "sum(allowed), sum(blocked), sum(would_block), sum(unknown), min(first_seen), max(last_seen)"),
+            new Merge("traffic_source_ports_daily", "day", "tenant_id, instance_id, day, address, port",
+                    "attempts, first_seen, last_seen", "sum(attempts), min(first_seen), max(last_seen)"));
+
+    /**
+     * What one compaction did: rows read (and deleted) and rows written back, merged, over all tables;
+     * {@code skipped} when another replica held the lock.
+     */
+    public record Compaction(boolean skipped, int tenants, long rowsBefore, long rowsAfter) {}
+
+    /**
+     * Merges the rollup rows of every bucket that batches stored since {@code since} touched (found in
+     * the live stream's batch log, {@code event_stream_batches}) into one row per key, on a connection
+     * of the owner role inside its transaction. Ingest appends one row per key and batch ({@link #write});
+     * this keeps the tables near one row per key. Readers see the rows before or after it, both giving
+     * the same sums; batches committing meanwhile stay as rows of their own until the next run.
+     */
+    public static Compaction compact(Connection owner, Instant since) throws SQLException {
+        try (Statement s = owner.createStatement()) {
+            // The compaction policies (V013) let the owner read, delete and insert across tenants only with this set.
+            s.execute("set local clawfence.maintenance = 'compaction'");
+            try (ResultSet rs = s.executeQuery("select pg_try_advisory_xact_lock(" + COMPACTION_LOCK + ")")) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    return new Compaction(true, 0, 0, 0);
+                }
+            }
+        }
+        record Touched(UUID tenant, OffsetDateTime first, OffsetDateTime last) {}
+        List<Touched> touched = new ArrayList<>();
+        try (PreparedStatement s = owner.prepareStatement("""
+                select tenant_id, min(first_time), max(last_time) from event_stream_batches
+                 where created_at >= ? group by tenant_id""")) {
+            s.setObject(1, OffsetDateTime.ofInstant(since, ZoneOffset.UTC));
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    touched.add(new Touched(rs.getObject(1, UUID.class), rs.getObject(2, OffsetDateTime.class),
+                            rs.getObject(3, OffsetDateTime.class)));
+                }
+            }
+        }
+        long before = 0;
+        long after = 0;
+        for (Merge merge : MERGES) {
+            // The bucket column is named after its unit (minute, hour) or is a date (day).
+            String range = merge.bucket().equals("day")
+                    ? merge.bucket() + " >= (?::timestamptz at time zone 'UTC')::date and " + merge.bucket()
+                            + " <= (?::timestamptz at time zone 'UTC')::date"
+                    : merge.bucket() + " >= date_trunc('" + merge.bucket() + "', ?::timestamptz, 'UTC') and " + merge.bucket()
+                            + " <= date_trunc('" + merge.bucket() + "', ?::timestamptz, 'UTC')";
+            try (PreparedStatement s = owner.prepareStatement("""
+                    with moved as (delete from %1$s where tenant_id = ? and %2$s returning *),
+                         merged as (insert into %1$s (%3$s, %4$s) select %3$s, %5$s from moved group by %3$s returning 1)
+                    select (select count(*) from moved), (select count(*) from merged)"""
+                    .formatted(merge.table(), range, merge.keys(), merge.counts(), merge.merged()))) {
+                for (Touched t : touched) {
+                    s.setObject(1, t.tenant());
+                    s.setObject(2, t.first());
+                    s.setObject(3, t.last());
+                    try (ResultSet rs = s.executeQuery()) {
+                        rs.next();
+                        before += rs.getLong(1);
+                        after += rs.getLong(2);
+                    }
+                }
+            }
+        }
+        return new Compaction(false, touched.size(), before, after);
+    }
+
     private void writeCounts(Connection c, UUID tenant, UUID instance) throws SQLException {
         int n = counts.size();
         Long[] minutes = new Long[n];
@@ -153,9 +245,8 @@ public final class EventRollups {
             i++;
         }
         try (PreparedStatement s = c.prepareStatement("""
-                insert into event_counts_minute as t (tenant_id, instance_id, minute, direction, verdict, events)
-                select ?, ?, to_timestamp(m), d, v, n from unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[]) as u(m, d, v, n)
-                on conflict (tenant_id, instance_id, minute, direction, verdict) do update set events = t.events + excluded.events""")) {
+                insert into event_counts_minute (tenant_id, instance_id, minute, direction, verdict, events)
+                select ?, ?, to_timestamp(m), d, v, n from unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[]) as u(m, d, v, n)""")) {
             s.setObject(1, tenant);
             s.setObject(2, instance);
             s.setArray(3, c.createArrayOf("bigint", minutes));
@@ -184,11 +275,9 @@ public final class EventRollups {
             i++;
         }
         try (PreparedStatement s = c.prepareStatement("""
-                insert into rule_hits_daily as t (tenant_id, instance_id, day, rule_id, hits, last_hit_at)
+                insert into rule_hits_daily (tenant_id, instance_id, day, rule_id, hits, last_hit_at)
                 select ?, ?, (to_timestamp(d) at time zone 'UTC')::date, r, h, timestamptz 'epoch' + l * interval '1 microsecond'
-                  from unnest(?::bigint[], ?::text[], ?::bigint[], ?::bigint[]) as u(d, r, h, l)
-                on conflict (tenant_id, instance_id, day, rule_id) do update
-                   set hits = t.hits + excluded.hits, last_hit_at = greatest(t.last_hit_at, excluded.last_hit_at)""")) {
+                  from unnest(?::bigint[], ?::text[], ?::bigint[], ?::bigint[]) as u(d, r, h, l)""")) {
             s.setObject(1, tenant);
             s.setObject(2, instance);
             s.setArray(3, c.createArrayOf("bigint", days));
@@ -201,43 +290,32 @@ public final class EventRollups {
 
     private void writeSources(Connection c, UUID tenant, UUID instance) throws SQLException {
         writePeers(c, tenant, instance, sources, false, """
-                insert into traffic_sources_hourly as t (tenant_id, instance_id, hour, address, allowed, blocked, would_block,
-                                                         geo, first_seen, last_seen)
+                insert into traffic_sources_hourly (tenant_id, instance_id, hour, address, allowed, blocked, would_block,
+                                                    geo, first_seen, last_seen)
                 select ?, ?, to_timestamp(b), a::inet, al, bl, wb, sp,
                        timestamptz 'epoch' + f * interval '1 microsecond', timestamptz 'epoch' + l * interval '1 microsecond'
                   from unnest(?::bigint[], ?::text[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
-                       as u(b, a, p, al, bl, wb, sp, f, l)
-                on conflict (tenant_id, instance_id, hour, address) do update
-                   set allowed = t.allowed + excluded.allowed, blocked = t.blocked + excluded.blocked,
-                       would_block = t.would_block + excluded.would_block, geo = t.geo + excluded.geo,
-                       first_seen = least(t.first_seen, excluded.first_seen), last_seen = greatest(t.last_seen, excluded.last_seen)""");
+                       as u(b, a, p, al, bl, wb, sp, f, l)""");
     }
 
     private void writeDestinations(Connection c, UUID tenant, UUID instance) throws SQLException {
         writePeers(c, tenant, instance, destinations, false, """
-                insert into traffic_destinations_hourly as t (tenant_id, instance_id, hour, address, port, allowed, blocked,
-                                                              would_block, unknown, first_seen, last_seen)
+                insert into traffic_destinations_hourly (tenant_id, instance_id, hour, address, port, allowed, blocked,
+                                                         would_block, unknown, first_seen, last_seen)
                 select ?, ?, to_timestamp(b), a::inet, p, al, bl, wb, sp,
                        timestamptz 'epoch' + f * interval '1 microsecond', timestamptz 'epoch' + l * interval '1 microsecond'
                   from unnest(?::bigint[], ?::text[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
-                       as u(b, a, p, al, bl, wb, sp, f, l)
-                on conflict (tenant_id, instance_id, hour, address, port) do update
-                   set allowed = t.allowed + excluded.allowed, blocked = t.blocked + excluded.blocked,
-                       would_block = t.would_block + excluded.would_block, unknown = t.unknown + excluded.unknown,
-                       first_seen = least(t.first_seen, excluded.first_seen), last_seen = greatest(t.last_seen, excluded.last_seen)""");
+                       as u(b, a, p, al, bl, wb, sp, f, l)""");
     }
 
     private void writeSourcePorts(Connection c, UUID tenant, UUID instance) throws SQLException {
         writePeers(c, tenant, instance, sourcePorts, true, """
-                insert into traffic_source_ports_daily as t (tenant_id, instance_id, day, address, port, attempts,
-                                                             first_seen, last_seen)
+                insert into traffic_source_ports_daily (tenant_id, instance_id, day, address, port, attempts,
+                                                        first_seen, last_seen)
                 select ?, ?, (to_timestamp(b) at time zone 'UTC')::date, a::inet, p, al,
                        timestamptz 'epoch' + f * interval '1 microsecond', timestamptz 'epoch' + l * interval '1 microsecond'
                   from unnest(?::bigint[], ?::text[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
-                       as u(b, a, p, al, bl, wb, sp, f, l)
-                on conflict (tenant_id, instance_id, day, address, port) do update
-                   set attempts = t.attempts + excluded.attempts,
-                       first_seen = least(t.first_seen, excluded.first_seen), last_seen = greatest(t.last_seen, excluded.last_seen)""");
+                       as u(b, a, p, al, bl, wb, sp, f, l)""");
     }
 
     /** One upsert of {@code peers}: bucket, address, port, the three verdicts, the special count, first, last. */

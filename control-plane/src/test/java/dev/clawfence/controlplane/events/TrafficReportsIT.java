@@ -321,6 +321,62 @@ class TrafficReportsIT {
         }
     }
 
+    @Test
+    void compactionMergesTheRowsOfEachKeyAndChangesNoReport() throws SQLException {
+        // More batches on the same keys: ingest appends one row per key and batch (V013).
+        EventBatch.Builder again = EventBatch.newBuilder();
+        for (int i = 51; i <= 60; i++) {
+            again.addEvents(inbound(i, "203.0.113.66", 443, Verdict.VERDICT_BLOCKED, "", "not-allowlisted"));
+        }
+        again.addEvents(inbound(61, "203.0.113.77", 5, Verdict.VERDICT_BLOCKED, "", "port-closed"));
+        again.addEvents(inbound(62, "192.0.2.10", 443, Verdict.VERDICT_ALLOWED, office, "allowlisted"));
+        again.addEvents(outbound(63, "198.51.100.200", 8443, Verdict.VERDICT_BLOCKED, "", "unknown-destination"));
+        ingest.ingest(tenant, web2, again.build());
+        ingest.ingest(tenant, web2, EventBatch.newBuilder()
+                .addEvents(inbound(64, "203.0.113.66", 443, Verdict.VERDICT_WOULD_BLOCK, "", "not-allowlisted")).build());
+        String range = "from=" + recent.minus(Duration.ofDays(20)) + "&to=" + recent.plus(Duration.ofHours(1));
+        List<String> reports = List.of(
+                "/events/summary?bucket=minute&from=" + recent.minus(Duration.ofHours(1)) + "&to=" + recent.plus(Duration.ofHours(1)),
+                "/events/summary?bucket=day&" + range,
+                "/events/summary?bucket=hour&instance=" + web2 + "&from=" + recent.minus(Duration.ofDays(1)) + "&to=" + recent.plus(Duration.ofHours(1)),
+                "/rules/hits?staleDays=7",
+                "/traffic/top-sources?" + range,
+                "/traffic/top-sources?verdict=blocked&" + range,
+                "/traffic/top-sources?verdict=would-block&" + range,
+                "/traffic/top-destinations?" + range,
+                "/flagged?" + range);
+        Map<String, Object> before = reports.stream().collect(Collectors.toMap(Function.identity(), path -> admin.get(base + path).map()));
+        String[][] tables = {
+            {"event_counts_minute", "instance_id, minute, direction, verdict"},
+            {"rule_hits_daily", "instance_id, day, rule_id"},
+            {"traffic_sources_hourly", "instance_id, hour, address"},
+            {"traffic_destinations_hourly", "instance_id, hour, address, port"},
+            {"traffic_source_ports_daily", "instance_id, day, address, port"}};
+        try (Connection owner = server.ownerConnection(); Statement s = owner.createStatement()) {
+            String mine = " where tenant_id = '" + tenant + "'";
+            // web-1 one batch, web-2 three: four rows, unless the scheduled compaction came first (then two).
+            assertThat(one(s, "select count(*) from traffic_sources_hourly" + mine + " and address = '203.0.113.66'"))
+                    .isIn(2L, 4L);
+
+            RollupCompaction compaction = server.context().getBean(RollupCompaction.class);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
+                    .until(() -> !compaction.compact().skipped());
+
+            for (String[] table : tables) {
+                assertThat(one(s, "select count(*) from " + table[0] + mine)).as(table[0] + " after compaction")
+                        .isEqualTo(one(s, "select count(distinct (" + table[1] + ")) from " + table[0] + mine));
+            }
+            assertThat(one(s, "select count(*) from traffic_sources_hourly" + mine + " and address = '203.0.113.66'"))
+                    .as("one row per instance").isEqualTo(2);
+            assertThat(one(s, "select sum(blocked) from traffic_sources_hourly" + mine + " and address = '203.0.113.66'"))
+                    .isEqualTo(160);
+        }
+        for (String path : reports) {
+            assertThat(admin.get(base + path).map()).as(path).isEqualTo(before.get(path));
+        }
+        assertThat(((Map<?, ?>) before.get(reports.get(1))).get("shown")).isEqualTo(196 + 14);
+    }
+
     private ConnectionEvent.Builder inbound(long seq, String source, int port, Verdict verdict, String rule, String reason) {
         return event(seq, recent).setSourceAddress(address(source)).setDestinationAddress(address(source.contains(":") ? "2001:db8:1::10" : "192.0.2.200"))
                 .setDestinationPort(port).setVerdict(verdict).setRuleId(rule).setReason(reason);
