@@ -45,11 +45,14 @@ public final class EventUploader {
      * @param window    batches sent and not yet acknowledged
      * @param linger    how long a partial batch waits for more events
      * @param firstRetry the wait after the first failed stream, doubling up to {@code maxRetry}
+     * @param unsupportedRecheck how often to ask again a control plane that does not implement
+     *     {@code UploadEvents} (an older version): rarely, and said once, not on every try
      */
-    public record Settings(int maxEvents, int maxBytes, int window, Duration linger, Duration firstRetry, Duration maxRetry) {
+    public record Settings(int maxEvents, int maxBytes, int window, Duration linger, Duration firstRetry, Duration maxRetry,
+            Duration unsupportedRecheck) {
 
         public static final Settings DEFAULT = new Settings(2_000, 1 << 20, 4, Duration.ofMillis(100),
-                Duration.ofMillis(500), Duration.ofSeconds(5));
+                Duration.ofMillis(500), Duration.ofSeconds(5), Duration.ofMinutes(10));
 
         public Settings {
             if (maxEvents < 1 || maxBytes < 1 || window < 1) {
@@ -66,6 +69,11 @@ public final class EventUploader {
     static final class StreamEnded extends Exception {
         StreamEnded(String message, Throwable cause) {
             super(message, cause);
+        }
+
+        /** The control plane has no {@code UploadEvents} at all, as opposed to a stream that failed. */
+        boolean unimplemented() {
+            return getCause() != null && Status.fromThrowable(getCause()).getCode() == Status.Code.UNIMPLEMENTED;
         }
     }
 
@@ -90,6 +98,7 @@ public final class EventUploader {
         spool.onAppend(this::wake);
         SecureRandom random = new SecureRandom();
         Backoff backoff = new Backoff(settings.firstRetry(), settings.maxRetry(), Duration.ofMinutes(1), random);
+        boolean toldUnsupported = false;
         try {
             while (!Thread.currentThread().isInterrupted()) {
                 long started = System.nanoTime();
@@ -100,8 +109,19 @@ public final class EventUploader {
                     session();
                     ended = "event upload stream closed by the control plane";
                 } catch (StreamEnded e) {
+                    if (e.unimplemented()) {
+                        if (!toldUnsupported) {
+                            toldUnsupported = true;
+                            log.accept("warning: the control plane does not accept connection events (UploadEvents is not"
+                                    + " implemented: an older version?); events stay spooled, the oldest dropped and counted"
+                                    + " when the spool is full; asking again every " + settings.unsupportedRecheck().toMinutes() + " min");
+                        }
+                        Thread.sleep(settings.unsupportedRecheck());
+                        continue;
+                    }
                     ended = "warning: event upload: " + e.getMessage() + "; events stay spooled";
                 }
+                toldUnsupported = false;
                 if (spool.stats().ackedThrough() > ackedBefore) {
                     // The stream delivered: the control plane was up, so the next attempt starts short again.
                     backoff = new Backoff(settings.firstRetry(), settings.maxRetry(), Duration.ofMinutes(1), random);

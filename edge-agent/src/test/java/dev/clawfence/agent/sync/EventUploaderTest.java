@@ -40,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
 class EventUploaderTest {
 
     private static final EventUploader.Settings FAST = new EventUploader.Settings(500, 1 << 20, 3, Duration.ofMillis(20),
-            Duration.ofMillis(20), Duration.ofMillis(200));
+            Duration.ofMillis(20), Duration.ofMillis(200), Duration.ofMillis(100));
 
     @TempDir
     Path dir;
@@ -52,6 +52,8 @@ class EventUploaderTest {
     private final AtomicInteger streams = new AtomicInteger();
     /** Break the stream instead of storing the batch with this ordinal (over all streams), once. */
     private volatile int failAtBatch = -1;
+    /** Answer like a control plane from before UploadEvents existed. */
+    private volatile boolean unimplemented;
     private final AtomicInteger batchOrdinal = new AtomicInteger();
     private final List<String> log = new CopyOnWriteArrayList<>();
     private Server server;
@@ -66,6 +68,9 @@ class EventUploaderTest {
             @Override
             public StreamObserver<EventBatch> uploadEvents(StreamObserver<EventAck> acks) {
                 streams.incrementAndGet();
+                if (unimplemented) {
+                    acks.onError(Status.UNIMPLEMENTED.withDescription("Method not found: UploadEvents").asRuntimeException());
+                }
                 return new StreamObserver<>() {
                     @Override
                     public void onNext(EventBatch batch) {
@@ -179,6 +184,25 @@ class EventUploaderTest {
         assertThat(losses.stream().filter(l -> l.getFirstSequence() == 1).findFirst()).isPresent();
         assertThat(stored.size() + dropped).isEqualTo(1_000);
         assertThat(spool.losses()).isEmpty();
+    }
+
+    @Test
+    void aControlPlaneWithoutUploadEventsIsToldOnceAndAskedRarely() throws IOException {
+        spool = Spool.open(dir, SpoolLimits.defaults(), Clock.systemUTC());
+        unimplemented = true;
+        append(0, 10);
+        startUploader();
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> streams.get() >= 4);
+        assertThat(log).hasSize(1).first().asString()
+                .startsWith("warning: the control plane does not accept connection events (UploadEvents is not implemented");
+        assertThat(spool.stats().recordsPending()).isEqualTo(10);
+
+        // Upgraded: the next try uploads everything.
+        unimplemented = false;
+        await().atMost(Duration.ofSeconds(5)).until(() -> spool.stats().ackedThrough() == 10);
+        assertThat(stored.keySet()).containsExactlyInAnyOrderElementsOf(range(1, 10));
+        assertThat(log).hasSize(1);
     }
 
     private static List<Long> range(long first, long last) {
