@@ -124,6 +124,12 @@ public record EventFilter(
         Integer port = port(params.one("port"), errors);
         Integer protocol = protocol(params.one("protocol"), errors);
         String rule = text(params, "rule", errors);
+        if (rule != null && rule.isEmpty()) {
+            // Events no tenant rule decided store rule_id '', which the rule index leaves out (V014).
+            errors.add(new ApiProblem.FieldError("rule", "is empty: give a rule id (events without one are found by"
+                    + " verdict or reason)"));
+            rule = null;
+        }
         String reason = text(params, "reason", errors);
         UUID instance = null;
         String instanceText = params.one("instance");

@@ -190,7 +190,9 @@ public final class EventQuery {
             where.add(PROTOCOL.eq(filter.protocol().shortValue()));
         }
         if (filter.rule() != null) {
+            // The rule index is partial (V014): a generic plan's "rule_id = $n" cannot prove its predicate.
             where.add(RULE.eq(filter.rule()));
+            where.add(RULE.ne(DSL.inline("")));
         }
         if (filter.reason() != null) {
             where.add(REASON.eq(filter.reason()));

@@ -70,6 +70,14 @@ class EventFilterTest {
     }
 
     @Test
+    void anEmptyRuleIsRefused() {
+        assertThatThrownBy(() -> parse(TENANT, Map.of("rule", List.of(""))))
+                .isInstanceOfSatisfying(ApiProblem.class, p -> assertThat(p.errors()).singleElement()
+                        .satisfies(e -> assertThat(e.path()).isEqualTo("rule"))
+                        .satisfies(e -> assertThat(e.message()).startsWith("is empty")));
+    }
+
+    @Test
     void everyProblemIsReportedAtOnce() {
         assertThatThrownBy(() -> parse(TENANT, Map.of("from", List.of("2026-11-25T00:00:00Z"), "verdict", List.of("nope"),
                 "port", List.of("70000"), "rule", List.of("a", "b"))))

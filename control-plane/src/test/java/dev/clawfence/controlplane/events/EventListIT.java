@@ -3,6 +3,7 @@ package dev.clawfence.controlplane.events;
 import static dev.clawfence.controlplane.events.Events.address;
 import static dev.clawfence.controlplane.events.Events.event;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.clawfence.controlplane.support.Api;
 import dev.clawfence.controlplane.support.TestServer;
@@ -14,8 +15,11 @@ import java.io.StringReader;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -25,6 +29,9 @@ import java.util.UUID;
 import java.util.function.UnaryOperator;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVRecord;
+import org.jooq.DSLContext;
+import org.jooq.SQLDialect;
+import org.jooq.impl.DSL;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -159,6 +166,67 @@ class EventListIT {
         assertThat(items(recent)).extracting(i -> i.get("sequence")).containsExactly(2);
     }
 
+    @Test
+    void ruleFilterFindsTheRuleAmongEventsWithoutOne() {
+        UUID tenant = SERVER.admin().createTenant("Rule filter");
+        UUID instance = instance(tenant);
+        // Events 1-12 as Events.event makes them (blocked, no rule id), every fourth allowed by rule "r-db".
+        EventBatch.Builder batch = EventBatch.newBuilder();
+        for (long seq = 1; seq <= 12; seq++) {
+            ConnectionEvent.Builder e = event(seq, BASE.plus(seq, ChronoUnit.MINUTES));
+            if (seq % 4 == 0) {
+                e.setVerdict(Verdict.VERDICT_ALLOWED).setRuleId("r-db").setReason("allowlisted");
+            }
+            batch.addEvents(e);
+        }
+        INGEST.ingest(tenant, instance, batch.build());
+
+        assertThat(items(SERVER.admin().get(events(tenant, "rule=r-db"))))
+                .extracting(i -> i.get("sequence"), i -> i.get("ruleId"))
+                .containsExactly(tuple(12, "r-db"), tuple(8, "r-db"), tuple(4, "r-db"));
+        assertThat(items(SERVER.admin().get(events(tenant, "verdict=blocked&limit=1000")))).hasSize(9)
+                .allSatisfy(i -> assertThat(i.get("ruleId")).isNull());
+    }
+
+    @Test
+    void ruleFilterUsesThePartialRuleIndexWithAGenericPlan() throws SQLException {
+        // Prepared statements switch to a generic plan after five executions; its "rule_id = $2" alone cannot
+        // prove the index predicate "rule_id <> ''", so the filter must say it as a literal.
+        EventFilter filter = EventFilter.parse(FIXTURE.tenant, name -> name.equals("rule") ? List.of("r-ssh") : List.of(),
+                Instant.now(), null);
+        DSLContext dsl = DSL.using(SQLDialect.POSTGRES);
+        String rendered = dsl.render(dsl.select(EventQuery.SEQUENCE).from(EventQuery.EVENTS)
+                .where(EventQuery.conditions(FIXTURE.tenant, filter)));
+        // explain (generic_plan) takes $n parameters, jOOQ renders JDBC's ? (no literal here contains one).
+        StringBuilder query = new StringBuilder();
+        int parameter = 0;
+        for (char ch : rendered.toCharArray()) {
+            query.append(ch == '?' ? "$" + ++parameter : String.valueOf(ch));
+        }
+        assertThat(query).contains("\"rule_id\" = $4");
+
+        // The simple query protocol, so that the driver sends the $n of explain (generic_plan) as they are.
+        try (Connection c = DriverManager.getConnection(SERVER.ownerUrl() + "?preferQueryMode=simple", "postgres", "postgres");
+                Statement s = c.createStatement()) {
+            // The fixture's few rows would make any plan a sequential scan.
+            s.execute("set enable_seqscan = off");
+            s.execute("set enable_bitmapscan = off");
+            assertThat(plan(s, query.toString())).contains("tenant_id_rule_id_idx");
+            assertThat(plan(s, query.toString().replace("<> ''", "<> 'x'"))).as("control: without the predicate")
+                    .doesNotContain("tenant_id_rule_id_idx");
+        }
+    }
+
+    private static String plan(Statement s, String query) throws SQLException {
+        StringBuilder plan = new StringBuilder();
+        try (ResultSet r = s.executeQuery("explain (generic_plan) " + query)) {
+            while (r.next()) {
+                plan.append(r.getString(1)).append('\n');
+            }
+        }
+        return plan.toString();
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         "address=10.0.0.0/33 | address",
@@ -179,6 +247,7 @@ class EventListIT {
         "instance=host-1 | instance",
         "cursor=not-a-cursor | cursor",
         "cursor=AAAA | cursor",
+        "rule= | rule",
     })
     void badParametersAreProblemsNamingTheParameter(String query, String parameter) {
         Api.Response r = FIXTURE.viewer.get(events(FIXTURE.tenant, query.replace("/", "%2F")));
