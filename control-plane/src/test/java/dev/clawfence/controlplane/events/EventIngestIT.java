@@ -3,6 +3,7 @@ package dev.clawfence.controlplane.events;
 import static dev.clawfence.controlplane.events.Events.address;
 import static dev.clawfence.controlplane.events.Events.batch;
 import static dev.clawfence.controlplane.events.Events.event;
+import static dev.clawfence.controlplane.events.Events.instance;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -248,16 +249,6 @@ class EventIngestIT {
         return c;
     }
 
-    private UUID instance(UUID tenant) throws SQLException {
-        UUID id = UUID.randomUUID();
-        try (Connection c = server.ownerConnection();
-                PreparedStatement s = c.prepareStatement("insert into instances (id, tenant_id, hostname) values (?, ?, 'host')")) {
-            s.setObject(1, id);
-            s.setObject(2, tenant);
-            s.executeUpdate();
-        }
-        return id;
-    }
 
     static List<String> partitions(Connection owner) throws SQLException {
         List<String> names = new ArrayList<>();

@@ -2,6 +2,7 @@ package dev.clawfence.controlplane.events;
 
 import static dev.clawfence.controlplane.events.Events.address;
 import static dev.clawfence.controlplane.events.Events.event;
+import static dev.clawfence.controlplane.events.Events.instance;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
@@ -16,7 +17,6 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -368,16 +368,4 @@ class EventListIT {
         return URLEncoder.encode(text, StandardCharsets.UTF_8);
     }
 
-    static UUID instance(UUID tenant) {
-        UUID id = UUID.randomUUID();
-        try (Connection c = SERVER.ownerConnection();
-                PreparedStatement s = c.prepareStatement("insert into instances (id, tenant_id, hostname) values (?, ?, 'host')")) {
-            s.setObject(1, id);
-            s.setObject(2, tenant);
-            s.executeUpdate();
-        } catch (SQLException e) {
-            throw new IllegalStateException(e);
-        }
-        return id;
-    }
 }

@@ -1,6 +1,7 @@
 package dev.clawfence.controlplane.events;
 
 import static dev.clawfence.controlplane.events.Events.event;
+import static dev.clawfence.controlplane.events.Events.instance;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -283,14 +284,4 @@ class EventRetentionIT {
         }
     }
 
-    private UUID instance(UUID tenant) throws SQLException {
-        UUID id = UUID.randomUUID();
-        try (Connection c = server.ownerConnection();
-                PreparedStatement s = c.prepareStatement("insert into instances (id, tenant_id, hostname) values (?, ?, 'host')")) {
-            s.setObject(1, id);
-            s.setObject(2, tenant);
-            s.executeUpdate();
-        }
-        return id;
-    }
 }

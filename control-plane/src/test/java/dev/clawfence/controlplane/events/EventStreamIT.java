@@ -1,7 +1,7 @@
 package dev.clawfence.controlplane.events;
 
 import static dev.clawfence.controlplane.events.Events.event;
-import static dev.clawfence.controlplane.events.EventListIT.instance;
+import static dev.clawfence.controlplane.events.Events.instance;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

@@ -2,6 +2,7 @@ package dev.clawfence.controlplane.events;
 
 import static dev.clawfence.controlplane.events.Events.address;
 import static dev.clawfence.controlplane.events.Events.event;
+import static dev.clawfence.controlplane.events.Events.instance;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -422,14 +423,4 @@ class TrafficReportsIT {
         return c;
     }
 
-    private UUID instance(UUID id) throws SQLException {
-        UUID instance = UUID.randomUUID();
-        try (Connection c = server.ownerConnection();
-                PreparedStatement s = c.prepareStatement("insert into instances (id, tenant_id, hostname) values (?, ?, 'host')")) {
-            s.setObject(1, instance);
-            s.setObject(2, id);
-            s.executeUpdate();
-        }
-        return instance;
-    }
 }
