@@ -76,7 +76,8 @@ public final class IngestBenchmark implements Callable<Integer> {
 
     @Option(names = "--settings", split = ",", defaultValue = "tuned",
             description = "server settings to run every phase under, in turn: tuned (the control plane's, ServerSettings.tuned) "
-                    + "or durable (only fsync, synchronous_commit, full_page_writes on: PostgreSQL's defaults otherwise); default ${DEFAULT-VALUE}")
+                    + "or durable (only fsync, synchronous_commit, full_page_writes on: PostgreSQL's defaults otherwise), "
+                    + "each optionally followed by /name=value server settings of its own (tuned/wal_init_zero=off); default ${DEFAULT-VALUE}")
     List<String> settings = new ArrayList<>();
 
     @Option(names = "--shared-buffers", defaultValue = "auto", description = "shared_buffers of the tuned settings (default ${DEFAULT-VALUE})")
@@ -116,12 +117,22 @@ public final class IngestBenchmark implements Callable<Integer> {
         List<Path> dirs = new ArrayList<>();
         try {
             for (String name : settings) {
-                Map<String, String> server = switch (name) {
+                // "tuned/wal_init_zero=off": a named set with settings of its own on top, to compare one change.
+                String[] parts = name.split("/");
+                Map<String, String> server = switch (parts[0]) {
                     case "tuned" -> ServerSettings.tuned(sharedBuffers);
                     case "durable" -> ServerSettings.durable();
                     default -> throw new CommandLine.ParameterException(new CommandLine(this),
-                            "--settings: \"" + name + "\" is not tuned or durable");
+                            "--settings: \"" + parts[0] + "\" is not tuned or durable");
                 };
+                for (int p = 1; p < parts.length; p++) {
+                    String[] setting = parts[p].split("=", 2);
+                    if (setting.length != 2 || setting[0].isBlank()) {
+                        throw new CommandLine.ParameterException(new CommandLine(this),
+                                "--settings: \"" + parts[p] + "\" in \"" + name + "\" is not name=value");
+                    }
+                    server.put(setting[0], setting[1]);
+                }
                 if (statements) {
                     server.put("shared_preload_libraries", "pg_stat_statements");
                 }
@@ -220,6 +231,7 @@ public final class IngestBenchmark implements Callable<Integer> {
         long[] walStart = walAndCheckpoints(url);
         ExecutorService pool = Executors.newFixedThreadPool(streams);
         long cpuStart = processCpuNanos();
+        long serverStart = serverCpuTicks(url);
         long start = System.nanoTime();
         List<Future<Void>> done = new ArrayList<>();
         for (int stream = 0; stream < streams; stream++) {
@@ -240,6 +252,7 @@ public final class IngestBenchmark implements Callable<Integer> {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         double clientCpu = (processCpuNanos() - cpuStart) / 1e9;
+        double serverCpu = (serverCpuTicks(url) - serverStart) / (double) CLOCK_TICKS;
         long[] walEnd = walAndCheckpoints(url);
         pool.shutdown();
         long rows;
@@ -269,10 +282,10 @@ public final class IngestBenchmark implements Callable<Integer> {
                 }
             }
         }
-        System.out.printf("%-8s %-32s %,10.0f events/s  (%,d rows in %.2f s, benchmark JVM CPU %.2f s, %d B/row with indexes, "
-                + "WAL %,d MB, %d checkpoints, load average %s)%n",
-                settingsName, name, rate, rows, seconds, clientCpu, bytes / rows, (walEnd[0] - walStart[0]) >> 20,
-                walEnd[1] - walStart[1], loadAverage());
+        System.out.printf("%-8s %-32s %,10.0f events/s  (%,d rows in %.2f s, server CPU %.2f µs/event, benchmark JVM CPU %.2f s, "
+                + "%d B/row with indexes, WAL %,d MB, %d checkpoints, load average %s)%n",
+                settingsName, name, rate, rows, seconds, serverCpu * 1e6 / rows, clientCpu, bytes / rows,
+                (walEnd[0] - walStart[0]) >> 20, walEnd[1] - walStart[1], loadAverage());
         return rate;
     }
 
@@ -525,6 +538,58 @@ public final class IngestBenchmark implements Callable<Integer> {
     }
 
     /** CPU time of this JVM (the client side: generating nothing, encoding and sending the batches). */
+    /** Linux's USER_HZ, the unit of the CPU times in /proc/PID/stat (100 on every mainstream kernel). */
+    private static final int CLOCK_TICKS = 100;
+
+    /**
+     * CPU time of the whole server so far, in clock ticks: the postmaster, its live children (backends,
+     * WAL writer, checkpointer…) and the children it has reaped (backends of closed connections). Unlike
+     * the wall-clock rate, this hardly moves with what else the shared machine runs.
+     */
+    private static long serverCpuTicks(String url) throws SQLException {
+        long postmaster;
+        try (Connection c = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("select pid from pg_stat_activity where backend_type = 'checkpointer'")) {
+            rs.next();
+            postmaster = ProcessHandle.of(rs.getLong(1)).flatMap(ProcessHandle::parent).orElseThrow().pid();
+        }
+        // A closed connection's backend (this method's own included) counts in the postmaster's cutime once
+        // reaped, in its own stat while a zombie; wait (up to 5 s) until no client backend is left running.
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (System.nanoTime() < deadline && ProcessHandle.of(postmaster).orElseThrow().children()
+                .anyMatch(child -> isClientBackend(child.pid()))) {
+            Thread.onSpinWait();
+        }
+        String[] own = statFields(postmaster);
+        // After the ")" that ends the command name: utime, stime, cutime, cstime are fields 12-15 (0-based).
+        long ticks = Long.parseLong(own[11]) + Long.parseLong(own[12]) + Long.parseLong(own[13]) + Long.parseLong(own[14]);
+        for (ProcessHandle child : ProcessHandle.of(postmaster).orElseThrow().children().toList()) {
+            String[] fields = statFields(child.pid());
+            if (fields.length > 12) {
+                ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+            }
+        }
+        return ticks;
+    }
+
+    private static boolean isClientBackend(long pid) {
+        try {
+            // A backend's title: "postgres: USER DATABASE HOST(PORT) STATE"; auxiliary processes have no host.
+            return Files.readString(Path.of("/proc/" + pid + "/cmdline")).contains("(");
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    private static String[] statFields(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        } catch (java.io.IOException e) {
+            return new String[0]; // the child exited meanwhile; its time is in the postmaster's cutime next time
+        }
+    }
+
     private static long processCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
                 .getProcessCpuTime();

@@ -106,8 +106,8 @@ public final class EventPartitions {
             s.execute("alter table " + name + " enable row level security");
             s.execute("alter table " + name + " force row level security");
             s.execute("create policy tenant_isolation on " + name
-                    + " using (tenant_id = nullif(current_setting('clawfence.tenant_id', true), '')::uuid)"
-                    + " with check (tenant_id = nullif(current_setting('clawfence.tenant_id', true), '')::uuid)");
+                    + " using (tenant_id = (select nullif(current_setting('clawfence.tenant_id', true), '')::uuid))"
+                    + " with check (tenant_id = (select nullif(current_setting('clawfence.tenant_id', true), '')::uuid))");
         }
     }
 }

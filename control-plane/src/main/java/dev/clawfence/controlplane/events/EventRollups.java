@@ -24,7 +24,8 @@ import java.util.UUID;
 /**
  * The rollups of one instance's batch (tables of {@code V008__event_rollups.sql}): the batch's stored
  * events are added up in Java first ({@link #add}), then each rollup table gets one
- * {@code INSERT … SELECT FROM unnest(…)} with the batch's distinct keys, in the ingest transaction
+ * {@code INSERT … SELECT FROM unnest(…)} with the batch's distinct keys (numbers as primitive arrays, which
+ * the driver sends in binary: no per-element text parsing in the server), in the ingest transaction
  * ({@link #write}): plain rows, one per key and batch, without a unique key to probe (V013). Reports add
  * the rows of a key up, and {@link #compact} merges them later into one per key; both give the same
  * answers. Every key holds the instance, and the instance's batches are serialised by its mark lock.
@@ -232,10 +233,10 @@ public final class EventRollups {
 
     private void writeCounts(Connection c, UUID tenant, UUID instance) throws SQLException {
         int n = counts.size();
-        Long[] minutes = new Long[n];
+        long[] minutes = new long[n];
         String[] directions = new String[n];
         String[] verdicts = new String[n];
-        Long[] events = new Long[n];
+        long[] events = new long[n];
         int i = 0;
         for (Map.Entry<Count, long[]> e : counts.entrySet()) {
             minutes[i] = e.getKey().minute() / 1_000_000;
@@ -249,10 +250,10 @@ public final class EventRollups {
                 select ?, ?, to_timestamp(m), d, v, n from unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[]) as u(m, d, v, n)""")) {
             s.setObject(1, tenant);
             s.setObject(2, instance);
-            s.setArray(3, c.createArrayOf("bigint", minutes));
-            s.setArray(4, c.createArrayOf("text", directions));
-            s.setArray(5, c.createArrayOf("text", verdicts));
-            s.setArray(6, c.createArrayOf("bigint", events));
+            s.setObject(3, minutes);
+            s.setObject(4, directions);
+            s.setObject(5, verdicts);
+            s.setObject(6, events);
             s.executeUpdate();
         }
     }
@@ -262,10 +263,10 @@ public final class EventRollups {
             return;
         }
         int n = ruleHits.size();
-        Long[] days = new Long[n];
+        long[] days = new long[n];
         String[] rules = new String[n];
-        Long[] hits = new Long[n];
-        Long[] last = new Long[n];
+        long[] hits = new long[n];
+        long[] last = new long[n];
         int i = 0;
         for (Map.Entry<RuleDay, long[]> e : ruleHits.entrySet()) {
             days[i] = e.getKey().day() / 1_000_000;
@@ -280,10 +281,10 @@ public final class EventRollups {
                   from unnest(?::bigint[], ?::text[], ?::bigint[], ?::bigint[]) as u(d, r, h, l)""")) {
             s.setObject(1, tenant);
             s.setObject(2, instance);
-            s.setArray(3, c.createArrayOf("bigint", days));
-            s.setArray(4, c.createArrayOf("text", rules));
-            s.setArray(5, c.createArrayOf("bigint", hits));
-            s.setArray(6, c.createArrayOf("bigint", last));
+            s.setObject(3, days);
+            s.setObject(4, rules);
+            s.setObject(5, hits);
+            s.setObject(6, last);
             s.executeUpdate();
         }
     }
@@ -325,10 +326,10 @@ public final class EventRollups {
             return;
         }
         int n = peers.size();
-        Long[] buckets = new Long[n];
+        long[] buckets = new long[n];
         String[] addresses = new String[n];
-        Integer[] ports = new Integer[n];
-        Long[][] columns = new Long[6][n];
+        int[] ports = new int[n];
+        long[][] columns = new long[6][n];
         int i = 0;
         for (Map.Entry<Peer, long[]> e : peers.entrySet()) {
             buckets[i] = e.getKey().bucket() / 1_000_000;
@@ -344,11 +345,11 @@ public final class EventRollups {
         try (PreparedStatement s = c.prepareStatement(sql)) {
             s.setObject(1, tenant);
             s.setObject(2, instance);
-            s.setArray(3, c.createArrayOf("bigint", buckets));
-            s.setArray(4, c.createArrayOf("text", addresses));
-            s.setArray(5, c.createArrayOf("integer", ports));
+            s.setObject(3, buckets);
+            s.setObject(4, addresses);
+            s.setObject(5, ports);
             for (int col = 0; col < 6; col++) {
-                s.setArray(6 + col, c.createArrayOf("bigint", columns[col]));
+                s.setObject(6 + col, columns[col]);
             }
             s.executeUpdate();
         }

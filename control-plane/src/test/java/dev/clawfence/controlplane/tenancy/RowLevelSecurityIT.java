@@ -50,6 +50,28 @@ class RowLevelSecurityIT {
     }
 
     @Test
+    void everyTenantPolicyReadsTheTenantOncePerStatement() throws Exception {
+        // V015: the tenant setting in a sub-select is an init plan, evaluated once per statement; the bare
+        // expression was evaluated per row. Day partitions created later (EventPartitions) must match.
+        List<String> perRow = new ArrayList<>();
+        int policies = 0;
+        try (Connection c = server.ownerConnection(); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("""
+                        select tablename, qual, with_check from pg_policies
+                         where schemaname = 'public' and policyname = 'tenant_isolation'""")) {
+            while (rs.next()) {
+                policies++;
+                String onceEach = "= ( SELECT (NULLIF(current_setting('clawfence.tenant_id'::text, true), ''::text))::uuid AS \"nullif\")";
+                if (!rs.getString(2).contains(onceEach) || !rs.getString(3).contains(onceEach)) {
+                    perRow.add(rs.getString(1) + ": " + rs.getString(2));
+                }
+            }
+        }
+        assertThat(policies).isGreaterThan(20);
+        assertThat(perRow).as("tenant policies evaluating the setting per row").isEmpty();
+    }
+
+    @Test
     void appRoleIsNeitherSuperuserNorOwner() throws Exception {
         try (Connection c = server.ownerConnection(); Statement s = c.createStatement()) {
             ResultSet role = s.executeQuery(
