@@ -558,7 +558,7 @@ public final class IngestBenchmark implements Callable<Integer> {
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (System.nanoTime() < deadline && ProcessHandle.of(postmaster).orElseThrow().children()
                 .anyMatch(child -> isClientBackend(child.pid()))) {
-            Thread.onSpinWait();
+            java.util.concurrent.locks.LockSupport.parkNanos(2_000_000); // not a spin: the exiting backends need the CPU
         }
         String[] own = statFields(postmaster);
         // After the ")" that ends the command name: utime, stime, cutime, cstime are fields 12-15 (0-based).
