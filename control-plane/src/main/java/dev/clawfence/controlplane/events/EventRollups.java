@@ -319,7 +319,7 @@ public final class EventRollups {
                        as u(b, a, p, al, bl, wb, sp, f, l)""");
     }
 
-    /** One upsert of {@code peers}: bucket, address, port, the three verdicts, the special count, first, last. */
+    /** Appends one row per key of {@code peers}: bucket, address, port, the three verdicts, the special count, first, last. */
     private static void writePeers(Connection c, UUID tenant, UUID instance, Map<Peer, long[]> peers, boolean single,
             String sql) throws SQLException {
         if (peers.isEmpty()) {
