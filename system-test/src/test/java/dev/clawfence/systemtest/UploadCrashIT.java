@@ -37,7 +37,8 @@ import org.junit.jupiter.api.Test;
  * ({@code --dev-synthetic-events}) and uploads them to the real control-plane jar (embedded PostgreSQL),
  * while this test kills (-9) the control plane {@value #CONTROL_PLANE_KILLS} times and the agent
  * {@value #AGENT_KILLS} times, in a random order at random moments, and restarts each. Afterwards the
- * database holds every event exactly once: count, distinct (instance, sequence), 1..total, no losses.
+ * database holds every event exactly once: count, distinct (instance, sequence), 1..total, no losses, and
+ * the rollups count each once.
  *
  * <p>Everything runs on loopback with ports picked free; no root is needed. The rate
  * ({@code -Dcrash.rate}, events per second) is set so that the kills fall while events are generated on
@@ -143,6 +144,21 @@ class UploadCrashIT {
                     .as("losses reported by the spool").containsExactly(0L, 0L, 0L, 0L);
             assertThat(longs(db, "select stored_through, events_stored, events_lost, events_expired + events_clamped from event_ingest_marks"))
                     .containsExactly(TOTAL, TOTAL, 0L, 0L);
+            // The rollups too: what each killed control plane held in memory was added up again from the
+            // stored events (PendingRollups), and the running one writes what it holds within its interval.
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> longs(db, "select rolled_up_through, 0, 0, 0 from event_ingest_marks").getFirst() == TOTAL);
+            assertThat(longs(db, """
+                    select (select sum(events) from event_counts_minute),
+                           (select sum(allowed + blocked + would_block) from traffic_sources_hourly),
+                           (select sum(allowed + blocked + would_block) from traffic_destinations_hourly),
+                           (select count(*) from connection_events where direction = 'inbound')"""))
+                    .as("events counted per minute, inbound by source, outbound by destination, inbound stored")
+                    .satisfies(sums -> {
+                        assertThat(sums.get(0)).isEqualTo(TOTAL);
+                        assertThat(sums.get(1)).isEqualTo(sums.get(3));
+                        assertThat(sums.get(1) + sums.get(2)).isEqualTo(TOTAL);
+                    });
         }
         assertThat(agentStarts).isEqualTo(AGENT_KILLS + 1);
     }

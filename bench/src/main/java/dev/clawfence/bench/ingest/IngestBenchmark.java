@@ -7,6 +7,7 @@ import dev.clawfence.controlplane.events.EventLiveStream;
 import dev.clawfence.controlplane.events.EventPartitions;
 import dev.clawfence.controlplane.events.EventRollups;
 import dev.clawfence.controlplane.events.EventStore;
+import dev.clawfence.controlplane.events.PendingRollups;
 import dev.clawfence.proto.agent.v1.ConnectionEvent;
 import dev.clawfence.proto.agent.v1.Direction;
 import dev.clawfence.proto.agent.v1.EventBatch;
@@ -90,6 +91,11 @@ public final class IngestBenchmark implements Callable<Integer> {
             + "phase's code before the timed phases, so that the JIT compiles the client first (default ${DEFAULT-VALUE})")
     int warmupEvents;
 
+    @Option(names = "--rollup-intervals", split = ",", defaultValue = "2s",
+            description = "how long the rollups wait in memory (clawfence.events.rollup-interval), one rollup phase each: "
+                    + "0s writes them in every batch's transaction (default ${DEFAULT-VALUE})")
+    List<String> rollupIntervals = new ArrayList<>();
+
     @Option(names = "--skip-text", description = "skip the raw text COPY phase")
     boolean skipText;
 
@@ -150,16 +156,19 @@ public final class IngestBenchmark implements Callable<Integer> {
             System.out.printf("events %,d per phase, batches of %,d, %d stream(s), %s, %d cores, load average %s%n",
                     events, batchSize, streams, dropIndexes.isEmpty() ? "all indexes" : "without " + dropIndexes,
                     Runtime.getRuntime().availableProcessors(), loadAverage());
-            EventStore noRollups = new EventStore(Clock.systemUTC(), 30, Duration.ofHours(1), false);
-            EventStore store = new EventStore(Clock.systemUTC(), 30, Duration.ofHours(1), true);
+            EventStore store = new EventStore(Clock.systemUTC(), 30, Duration.ofHours(1));
+            BatchWriter noRollups = (c, stream, batch) -> ingest(store, c, stream, batch, null);
+            List<Duration> intervals = rollupIntervals.stream().map(IngestBenchmark::duration).toList();
             if (warmupEvents > 0) {
                 int batches = Math.max(1, warmupEvents / streams / batchSize);
                 List<List<EventBatch>> warm = work.stream().map(l -> l.subList(0, Math.min(batches, l.size()))).toList();
                 for (int i = 0; i < 2; i++) {
                     phase(urls.getFirst(), "warm-up", "", warm, this::copyBinary, "postgres", "postgres");
                     phase(urls.getFirst(), "warm-up", "", warm, this::copyText, "postgres", "postgres");
-                    phase(urls.getFirst(), "warm-up", "", warm, (c, stream, batch) -> ingest(noRollups, c, stream, batch), "clawfence_app", "bench");
-                    phase(urls.getFirst(), "warm-up", "", warm, (c, stream, batch) -> ingest(store, c, stream, batch), "clawfence_app", "bench");
+                    phase(urls.getFirst(), "warm-up", "", warm, noRollups, "clawfence_app", "bench");
+                    for (Duration interval : intervals) {
+                        phase(urls.getFirst(), "warm-up", "", warm, new RollupIngest(store, interval), "clawfence_app", "bench");
+                    }
                 }
             }
             for (int round = 1; round <= rounds; round++) {
@@ -168,7 +177,7 @@ public final class IngestBenchmark implements Callable<Integer> {
                 double[] text = new double[n];
                 java.util.Arrays.fill(text, Double.NaN);
                 double[] bare = new double[n];
-                double[] ingest = new double[n];
+                double[][] ingest = new double[intervals.size()][n];
                 java.util.Arrays.fill(bare, Double.NaN);
                 // Every other round runs the servers in the opposite order, so neither always goes first.
                 boolean odd = round % 2 == 1;
@@ -181,25 +190,32 @@ public final class IngestBenchmark implements Callable<Integer> {
                 }
                 if (!skipNoRollups) {
                     for (int i : order) {
-                        bare[i] = phase(urls.get(i), names.get(i), "EventStore ingest, no rollups", work,
-                                (c, stream, batch) -> ingest(noRollups, c, stream, batch), "clawfence_app", "bench");
+                        bare[i] = phase(urls.get(i), names.get(i), "EventStore ingest, no rollups", work, noRollups,
+                                "clawfence_app", "bench");
                     }
                 }
                 for (int i : order) {
-                    ingest[i] = phase(urls.get(i), names.get(i), "EventStore ingest + rollups", work,
-                            (c, stream, batch) -> ingest(store, c, stream, batch), "clawfence_app", "bench");
-                    printRollups(urls.get(i));
-                    System.out.println("  report queries on the rows as ingest appended them:");
-                    timeReports(urls.get(i));
-                    compact(urls.get(i));
-                    printRollups(urls.get(i));
-                    System.out.println("  report queries after the compaction:");
-                    timeReports(urls.get(i));
+                    for (int j = 0; j < intervals.size(); j++) {
+                        int k = odd ? j : intervals.size() - 1 - j;
+                        ingest[k][i] = phase(urls.get(i), names.get(i), "EventStore + rollups " + rollupIntervals.get(k), work,
+                                new RollupIngest(store, intervals.get(k)), "clawfence_app", "bench");
+                        checkRollups(urls.get(i));
+                        printRollups(urls.get(i));
+                        System.out.println("  report queries on the rows as ingest appended them:");
+                        timeReports(urls.get(i));
+                        compact(urls.get(i));
+                        printRollups(urls.get(i));
+                        System.out.println("  report queries after the compaction:");
+                        timeReports(urls.get(i));
+                    }
                 }
                 for (int i : order) {
-                    System.out.printf("round %d, %s: ingest+rollups/binary COPY = %.2f, no rollups/binary = %.2f, "
-                            + "text/binary COPY = %.2f, load average %s%n",
-                            round, names.get(i), ingest[i] / binary[i], bare[i] / binary[i], text[i] / binary[i], loadAverage());
+                    StringBuilder ratios = new StringBuilder();
+                    for (int k = 0; k < intervals.size(); k++) {
+                        ratios.append(String.format("ingest+rollups %s/binary COPY = %.2f, ", rollupIntervals.get(k), ingest[k][i] / binary[i]));
+                    }
+                    System.out.printf("round %d, %s: %sno rollups/binary = %.2f, text/binary COPY = %.2f, load average %s%n",
+                            round, names.get(i), ratios, bare[i] / binary[i], text[i] / binary[i], loadAverage());
                 }
             }
         } finally {
@@ -216,6 +232,51 @@ public final class IngestBenchmark implements Callable<Integer> {
 
     private interface BatchWriter {
         void write(Connection connection, int stream, EventBatch batch) throws SQLException;
+
+        /** After the commit of each {@link #write}. */
+        default void committed(int stream) {}
+
+        /** After the stream's last batch, timed with the phase, in a transaction of its own. */
+        default void finish(Connection connection, int stream) throws SQLException {}
+    }
+
+    /**
+     * What EventIngest does: the rollups of each stream's instance wait in memory for the interval and are
+     * written in the transaction of a later batch; what is left at the end is written (and timed) last.
+     */
+    private final class RollupIngest implements BatchWriter {
+        private final EventStore store;
+        private final PendingRollups pending;
+        private final Map<Integer, PendingRollups.Pending> open = new java.util.concurrent.ConcurrentHashMap<>();
+
+        RollupIngest(EventStore store, Duration interval) {
+            this.store = store;
+            this.pending = new PendingRollups(interval);
+        }
+
+        @Override
+        public void write(Connection c, int stream, EventBatch batch) throws SQLException {
+            PendingRollups.Pending held = pending.open(tenant, instances.get(stream));
+            open.put(stream, held);
+            ingest(store, c, stream, batch, held);
+        }
+
+        @Override
+        public void committed(int stream) {
+            try (PendingRollups.Pending held = open.remove(stream)) {
+                held.committed();
+            }
+        }
+
+        @Override
+        public void finish(Connection c, int stream) throws SQLException {
+            try (PendingRollups.Pending held = pending.open(tenant, instances.get(stream))) {
+                setTenant(c);
+                store.writeRollups(c, held);
+                c.commit();
+                held.committed();
+            }
+        }
     }
 
     private double phase(String url, String settingsName, String name, List<List<EventBatch>> work, BatchWriter writer,
@@ -242,7 +303,9 @@ public final class IngestBenchmark implements Callable<Integer> {
                     for (EventBatch batch : work.get(id)) {
                         writer.write(c, id, batch);
                         c.commit();
+                        writer.committed(id);
                     }
+                    writer.finish(c, id);
                 }
                 return null;
             }));
@@ -289,13 +352,18 @@ public final class IngestBenchmark implements Callable<Integer> {
         return rate;
     }
 
-    private void ingest(EventStore store, Connection c, int stream, EventBatch batch) throws SQLException {
+    private void setTenant(Connection c) throws SQLException {
         try (PreparedStatement context = c.prepareStatement("select set_config('clawfence.tenant_id', ?, true)")) {
             context.setString(1, tenant.toString());
             context.execute();
         }
+    }
+
+    private void ingest(EventStore store, Connection c, int stream, EventBatch batch, PendingRollups.Pending pending)
+            throws SQLException {
+        setTenant(c);
         // What EventIngest does in the same transaction: the live stream's batch log (V010).
-        if (store.ingest(c, tenant, instances.get(stream), batch).stored() > 0) {
+        if (store.ingest(c, tenant, instances.get(stream), batch, pending).stored() > 0) {
             EventLiveStream.recordBatch(c, tenant, instances.get(stream));
         }
     }
@@ -456,6 +524,39 @@ public final class IngestBenchmark implements Callable<Integer> {
     }
 
     /** Rows in each rollup table after the rollup phase: what the upserts keep per event. */
+    /** The rollups count every stored event once: a phase that lost or doubled some fails here. */
+    private static void checkRollups(String url) throws SQLException {
+        try (Connection owner = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = owner.createStatement();
+                ResultSet rs = s.executeQuery("""
+                        select (select count(*) from connection_events), (select sum(events) from event_counts_minute),
+                               (select count(*) from connection_events where direction = 'inbound'),
+                               (select sum(allowed + blocked + would_block) from traffic_sources_hourly),
+                               (select count(*) from connection_events where direction = 'outbound'),
+                               (select sum(allowed + blocked + would_block) from traffic_destinations_hourly)""")) {
+            rs.next();
+            if (rs.getLong(1) != rs.getLong(2) || rs.getLong(3) != rs.getLong(4) || rs.getLong(5) != rs.getLong(6)) {
+                throw new IllegalStateException(String.format("rollups do not match the events: %,d events, %,d counted; "
+                        + "%,d inbound, %,d in sources; %,d outbound, %,d in destinations", rs.getLong(1), rs.getLong(2),
+                        rs.getLong(3), rs.getLong(4), rs.getLong(5), rs.getLong(6)));
+            }
+        }
+    }
+
+    /** "2s", "500ms", "0" or an ISO-8601 duration. */
+    private static Duration duration(String text) {
+        String t = text.trim().toLowerCase(java.util.Locale.ROOT);
+        if (t.equals("0") || t.equals("0s")) {
+            return Duration.ZERO;
+        }
+        if (t.endsWith("ms")) {
+            return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+        }
+        if (t.endsWith("s")) {
+            return Duration.ofMillis(Math.round(Double.parseDouble(t.substring(0, t.length() - 1)) * 1000));
+        }
+        return Duration.parse(text);
+    }
+
     private void printRollups(String url) throws SQLException {
         StringBuilder line = new StringBuilder("rollup rows:");
         try (Connection owner = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = owner.createStatement()) {

@@ -1,5 +1,6 @@
 package dev.clawfence.controlplane.events;
 
+import com.google.common.net.InetAddresses;
 import com.google.protobuf.ByteString;
 import dev.clawfence.proto.agent.v1.ConnectionEvent;
 import dev.clawfence.proto.agent.v1.Direction;
@@ -73,32 +74,104 @@ public final class EventRollups {
 
     /** Adds one stored event, at {@code timeMicros} (its time as stored, clamped or not). */
     public void add(ConnectionEvent event, long timeMicros) {
-        boolean inbound = event.getDirection() == Direction.DIRECTION_INBOUND;
-        int verdict = verdictIndex(event.getVerdict());
+        add(event.getDirection() == Direction.DIRECTION_INBOUND, verdictIndex(event.getVerdict()), event.getRuleId(),
+                event.getReason(), event.getSourceAddress(), event.getDestinationAddress(), event.getDestinationPort(),
+                timeMicros);
+    }
+
+    private void add(boolean inbound, int verdict, String ruleId, String reason, ByteString source,
+            ByteString destination, int destinationPort, long timeMicros) {
         counts.computeIfAbsent(new Count(floor(timeMicros, MINUTE), inbound ? 0 : 1, verdict), k -> new long[1])[0]++;
-        if (!event.getRuleId().isEmpty()) {
-            long[] hit = ruleHits.computeIfAbsent(new RuleDay(floor(timeMicros, DAY), event.getRuleId()), k -> new long[2]);
+        if (!ruleId.isEmpty()) {
+            long[] hit = ruleHits.computeIfAbsent(new RuleDay(floor(timeMicros, DAY), ruleId), k -> new long[2]);
             hit[0]++;
             hit[1] = Math.max(hit[1], timeMicros);
         }
         if (inbound) {
-            long[] source = peer(sources, new Peer(floor(timeMicros, HOUR), event.getSourceAddress(), 0), timeMicros);
-            source[verdict]++;
-            if (GEO.equals(event.getReason())) {
-                source[SPECIAL]++;
+            long[] row = peer(sources, new Peer(floor(timeMicros, HOUR), source, 0), timeMicros);
+            row[verdict]++;
+            if (GEO.equals(reason)) {
+                row[SPECIAL]++;
             }
-            if (verdict != ALLOWED && PORT_CLOSED.equals(event.getReason())) {
-                peer(sourcePorts, new Peer(floor(timeMicros, DAY), event.getSourceAddress(), event.getDestinationPort()),
-                        timeMicros)[0]++;
+            if (verdict != ALLOWED && PORT_CLOSED.equals(reason)) {
+                peer(sourcePorts, new Peer(floor(timeMicros, DAY), source, destinationPort), timeMicros)[0]++;
             }
         } else {
-            long[] destination = peer(destinations,
-                    new Peer(floor(timeMicros, HOUR), event.getDestinationAddress(), event.getDestinationPort()), timeMicros);
-            destination[verdict]++;
-            if (UNKNOWN_DESTINATION.equals(event.getReason())) {
-                destination[SPECIAL]++;
+            long[] row = peer(destinations, new Peer(floor(timeMicros, HOUR), destination, destinationPort), timeMicros);
+            row[verdict]++;
+            if (UNKNOWN_DESTINATION.equals(reason)) {
+                row[SPECIAL]++;
             }
         }
+    }
+
+    /**
+     * Adds the events of {@code instance} stored with a sequence in {@code (after, through]}, read back from
+     * {@code connection_events} in the tenant's transaction: what a replica held in memory and never wrote
+     * ({@link PendingRollups}). The batch log bounds the time range, so the scan stays in the index ranges of
+     * those batches' partitions. Returns the events added.
+     */
+    public long addStored(Connection connection, UUID tenant, UUID instance, long after, long through) throws SQLException {
+        OffsetDateTime from = null;
+        OffsetDateTime to = null;
+        try (PreparedStatement range = connection.prepareStatement("""
+                select min(first_time), max(last_time) from event_stream_batches
+                 where instance_id = ? and last_sequence > ? and first_sequence <= ?""")) {
+            range.setObject(1, instance);
+            range.setLong(2, after);
+            range.setLong(3, through);
+            try (ResultSet rs = range.executeQuery()) {
+                rs.next();
+                from = rs.getObject(1, OffsetDateTime.class);
+                to = rs.getObject(2, OffsetDateTime.class);
+            }
+        }
+        // The batch log keeps two days (EventLiveStream.KEPT); older batches are found without the time bound.
+        String bounded = from == null ? "" : " and time >= ? and time <= ?";
+        long added = 0;
+        try (PreparedStatement read = connection.prepareStatement("""
+                select direction = 'inbound', verdict, rule_id, reason, host(source_address), family(source_address),
+                       host(destination_address), family(destination_address), destination_port,
+                       (extract(epoch from time) * 1000000)::bigint
+                  from connection_events
+                 where tenant_id = ? and instance_id = ? and sequence > ? and sequence <= ?""" + bounded)) {
+            read.setObject(1, tenant);
+            read.setObject(2, instance);
+            read.setLong(3, after);
+            read.setLong(4, through);
+            if (from != null) {
+                read.setObject(5, from);
+                read.setObject(6, to);
+            }
+            read.setFetchSize(10_000);
+            try (ResultSet rs = read.executeQuery()) {
+                while (rs.next()) {
+                    add(rs.getBoolean(1), verdictIndex(rs.getString(2)), rs.getString(3), rs.getString(4),
+                            bytes(rs.getString(5), rs.getInt(6)), bytes(rs.getString(7), rs.getInt(8)), rs.getInt(9),
+                            rs.getLong(10));
+                    added++;
+                }
+            }
+        }
+        return added;
+    }
+
+    /** The address bytes of a stored {@code inet}, as the batch carried them (a v4-mapped IPv6 address stays 16 bytes). */
+    private static ByteString bytes(String host, int family) {
+        byte[] address = InetAddresses.forString(host).getAddress();
+        if (family == 6 && address.length == 4) {
+            byte[] mapped = new byte[16];
+            mapped[10] = (byte) 0xff;
+            mapped[11] = (byte) 0xff;
+            System.arraycopy(address, 0, mapped, 12, 4);
+            address = mapped;
+        }
+        return ByteString.copyFrom(address);
+    }
+
+    /** The distinct keys held over all tables (each becomes one row when written). */
+    public int keys() {
+        return counts.size() + ruleHits.size() + sources.size() + destinations.size() + sourcePorts.size();
     }
 
     /** Whether no event has been added. */
@@ -380,6 +453,14 @@ public final class EventRollups {
 
     private static long floor(long micros, long unit) {
         return Math.floorDiv(micros, unit) * unit;
+    }
+
+    private static int verdictIndex(String stored) {
+        return switch (stored) {
+            case "allowed" -> ALLOWED;
+            case "blocked" -> BLOCKED;
+            default -> WOULD_BLOCK;
+        };
     }
 
     private static int verdictIndex(Verdict verdict) {

@@ -27,8 +27,9 @@ import org.postgresql.copy.CopyIn;
  * <p>PostgreSQL refuses {@code COPY FROM} into a table with row-level security (even forced for its
  * owner), so rows go by binary COPY into a session-local temporary stage and from there by one
  * {@code INSERT … SELECT} into {@code connection_events}, where the tenant policy checks them. The
- * stored events are then added to the rollups ({@link EventRollups}) in the same transaction, so
- * charts and flags count every stored event once, retries included.
+ * stored events are then added to the instance's rollups held in memory ({@link PendingRollups}), which
+ * a transaction writes every few seconds together with {@code rolled_up_through} on the mark row, so
+ * charts and flags count every stored event once, retries and crashes included.
  */
 public final class EventStore {
 
@@ -54,12 +55,6 @@ public final class EventStore {
     private final Clock clock;
     private final int retentionDays;
     private final Duration futureTolerance;
-    private final boolean rollups;
-
-    /** A store that keeps the rollups ({@link EventRollups}) current in each ingest transaction. */
-    public EventStore(Clock clock, int retentionDays, Duration futureTolerance) {
-        this(clock, retentionDays, futureTolerance, true);
-    }
 
     /**
      * @param retentionDays the retention of tenants without their own ({@link EventRetention}): events
@@ -67,24 +62,25 @@ public final class EventStore {
      *     of stored
      * @param futureTolerance how far ahead of the clock an event's time may lie before it is clamped
      *     to the receive time; must be shorter than the partitions created ahead
-     * @param rollups whether to add each batch to the rollups in the same transaction (off only to
-     *     measure what they cost)
      */
-    public EventStore(Clock clock, int retentionDays, Duration futureTolerance, boolean rollups) {
+    public EventStore(Clock clock, int retentionDays, Duration futureTolerance) {
         this.clock = clock;
         this.retentionDays = retentionDays;
         this.futureTolerance = futureTolerance;
-        this.rollups = rollups;
     }
 
     /**
      * Stores the events of {@code batch} above the instance's mark, records its losses, and advances
-     * the mark, all in the caller's transaction.
+     * the mark, all in the caller's transaction. The stored events are added to {@code pending} (the
+     * instance's, locked by the caller, who calls {@link PendingRollups.Pending#committed} after the
+     * commit), whose rollups this transaction writes when they are due; {@code null} keeps no rollups
+     * (only to measure what they cost).
      *
      * @throws InvalidEventBatchException when the batch breaks the contract (nothing is written)
      * @throws IllegalArgumentException when {@code instance} is not an instance of {@code tenant}
      */
-    public IngestResult ingest(Connection connection, UUID tenant, UUID instance, EventBatch batch) throws SQLException {
+    public IngestResult ingest(Connection connection, UUID tenant, UUID instance, EventBatch batch,
+            PendingRollups.Pending pending) throws SQLException {
         EventBatchCheck.check(batch);
         Instant now = clock.instant();
         // The tenant's own retention, when it has one: an event older than that is expired, not stored.
@@ -92,7 +88,13 @@ public final class EventStore {
         long latestMicros = micros(now.plus(futureTolerance));
         long nowMicros = micros(now);
 
-        long mark = lockMark(connection, tenant, instance);
+        Mark locked = lockMark(connection, tenant, instance);
+        long mark = locked.storedThrough();
+        boolean reread = pending != null && !pending.begin(mark, locked.rolledUpThrough()) && pending.needsStoredEvents();
+        if (reread) {
+            // What another replica (or this one, before a failed transaction) held in memory is gone.
+            pending.rollups().addStored(connection, tenant, instance, locked.rolledUpThrough(), mark);
+        }
         int first = 0;
         while (first < batch.getEventsCount() && batch.getEvents(first).getSequence() <= mark) {
             first++;
@@ -104,7 +106,7 @@ public final class EventStore {
         long last = mark;
         if (first < batch.getEventsCount()) {
             BinaryCopyRows rows = new BinaryCopyRows((batch.getEventsCount() - first) * 140);
-            EventRollups rollup = rollups ? new EventRollups() : null;
+            EventRollups rollup = pending == null ? null : pending.rollups();
             for (int i = first; i < batch.getEventsCount(); i++) {
                 ConnectionEvent event = batch.getEvents(i);
                 last = event.getSequence();
@@ -131,35 +133,72 @@ public final class EventStore {
                     move.setObject(2, instance);
                     move.executeUpdate();
                 }
-                if (rollup != null) {
-                    rollup.write(connection, tenant, instance);
-                }
             }
+        }
+        boolean writeRollups = pending != null && (reread || pending.writeNow());
+        if (writeRollups) {
+            pending.rollups().write(connection, tenant, instance);
         }
         long lost = recordLosses(connection, tenant, instance, batch);
         try (PreparedStatement update = connection.prepareStatement("""
                 update event_ingest_marks
-                   set stored_through = greatest(stored_through, ?), events_stored = events_stored + ?,
+                   set stored_through = ?, events_stored = events_stored + ?,
                        events_lost = events_lost + ?, events_expired = events_expired + ?,
-                       events_clamped = events_clamped + ?, updated_at = now()
+                       events_clamped = events_clamped + ?, updated_at = now(),
+                       rolled_up_through = case when ? then ? else rolled_up_through end
                  where instance_id = ?""")) {
             update.setLong(1, last);
             update.setLong(2, stored);
             update.setLong(3, lost);
             update.setLong(4, expired);
             update.setLong(5, clamped);
-            update.setObject(6, instance);
+            update.setBoolean(6, writeRollups);
+            update.setLong(7, last);
+            update.setObject(8, instance);
             update.executeUpdate();
+        }
+        if (pending != null) {
+            pending.stage(last, writeRollups);
         }
         return new IngestResult(last, stored, duplicates, expired, clamped, lost);
     }
 
     /**
-     * Locks the instance's mark row (creating it on the first batch) and returns the mark. The row is
+     * Writes what {@code pending} holds (locked by the caller, who calls {@link PendingRollups.Pending#committed}
+     * after the commit) in a transaction of its own: for an instance that sent nothing for the interval, and
+     * for the sweep. Under the mark row's lock; what the row shows missing from it (another replica's or a
+     * crashed one's) is read back from the stored events first. Returns the rollup keys written.
+     */
+    public int writeRollups(Connection connection, PendingRollups.Pending pending) throws SQLException {
+        Mark locked = lockMark(connection, pending.tenant(), pending.instance());
+        if (!pending.begin(locked.storedThrough(), locked.rolledUpThrough()) && pending.needsStoredEvents()) {
+            pending.rollups().addStored(connection, pending.tenant(), pending.instance(), locked.rolledUpThrough(),
+                    locked.storedThrough());
+        }
+        int keys = 0;
+        if (locked.storedThrough() > locked.rolledUpThrough()) {
+            EventRollups rollups = pending.rollups();
+            keys = rollups.keys();
+            rollups.write(connection, pending.tenant(), pending.instance());
+            try (PreparedStatement update = connection.prepareStatement(
+                    "update event_ingest_marks set rolled_up_through = stored_through where instance_id = ?")) {
+                update.setObject(1, pending.instance());
+                update.executeUpdate();
+            }
+        }
+        pending.stage(locked.storedThrough(), true);
+        return keys;
+    }
+
+    /** An instance's mark row: stored through this sequence, rolled up through that one. */
+    private record Mark(long storedThrough, long rolledUpThrough) {}
+
+    /**
+     * Locks the instance's mark row (creating it on the first batch) and returns it. The row is
      * created from the instance's own row, which row-level security shows only to its tenant, so a
      * tenant can never open a mark (and store events) for another tenant's instance.
      */
-    private static long lockMark(Connection connection, UUID tenant, UUID instance) throws SQLException {
+    private static Mark lockMark(Connection connection, UUID tenant, UUID instance) throws SQLException {
         try (PreparedStatement create = connection.prepareStatement("""
                 insert into event_ingest_marks (instance_id, tenant_id)
                 select id, tenant_id from instances where id = ? on conflict (instance_id) do nothing""")) {
@@ -167,13 +206,13 @@ public final class EventStore {
             create.executeUpdate();
         }
         try (PreparedStatement lock = connection.prepareStatement(
-                "select stored_through from event_ingest_marks where instance_id = ? for update")) {
+                "select stored_through, rolled_up_through from event_ingest_marks where instance_id = ? for update")) {
             lock.setObject(1, instance);
             try (ResultSet rs = lock.executeQuery()) {
                 if (!rs.next()) {
                     throw new IllegalArgumentException("there is no instance " + instance + " of tenant " + tenant);
                 }
-                return rs.getLong(1);
+                return new Mark(rs.getLong(1), rs.getLong(2));
             }
         }
     }

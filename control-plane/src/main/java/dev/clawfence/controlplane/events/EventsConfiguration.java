@@ -15,6 +15,9 @@ import java.time.Duration;
  * @param futureTolerance how far ahead of the control plane's clock an event time may lie before it
  *     is replaced by the receive time (default 1 hour; must stay below {@code daysAhead})
  * @param maintenanceInterval how often partitions are created and dropped (default 1 hour)
+ * @param rollupInterval how long a replica may hold an instance's rollups in memory before writing them
+ *     (default 2 seconds; 0 writes them in every batch's transaction): the charts and flags lag the events
+ *     by up to this much, and in return many batches share one row per key ({@link PendingRollups})
  */
 @ConfigurationProperties("clawfence.events")
 public record EventsConfiguration(
@@ -22,7 +25,8 @@ public record EventsConfiguration(
         @Nullable Integer maxRetentionDays,
         @Nullable Integer daysAhead,
         @Nullable Duration futureTolerance,
-        @Nullable Duration maintenanceInterval) {
+        @Nullable Duration maintenanceInterval,
+        @Nullable Duration rollupInterval) {
 
     public EventsConfiguration {
         if (retentionDays != null && retentionDays < 1) {
@@ -46,6 +50,10 @@ public record EventsConfiguration(
             throw new IllegalArgumentException("clawfence.events.future-tolerance: " + futureTolerance
                     + " must be between 0 and the days-ahead partitions");
         }
+        if (rollupInterval != null && (rollupInterval.isNegative() || rollupInterval.compareTo(Duration.ofMinutes(1)) > 0)) {
+            throw new IllegalArgumentException("clawfence.events.rollup-interval: " + rollupInterval
+                    + " must be between 0 and 1 minute");
+        }
     }
 
     public int retentionDaysOrDefault() {
@@ -62,6 +70,10 @@ public record EventsConfiguration(
 
     public Duration futureToleranceOrDefault() {
         return futureTolerance == null ? Duration.ofHours(1) : futureTolerance;
+    }
+
+    public Duration rollupIntervalOrDefault() {
+        return rollupInterval == null ? Duration.ofSeconds(2) : rollupInterval;
     }
 
     public Duration maintenanceIntervalOrDefault() {

@@ -137,6 +137,7 @@ class EventRetentionIT {
         setRetention(longer, 40);
         maintenance.maintain();
         assertThat(ingest.ingest(longer, longerHost, batch(1, thirtyFiveDaysAgo)).stored()).isEqualTo(1);
+        ingest.writeRollups(true);
 
         setRetention(week, 7);
 
@@ -160,6 +161,7 @@ class EventRetentionIT {
                 .isEqualTo(new IngestResult(4, 1, 0, 1, 0, 0));
         assertThat(ingest.ingest(standard, standardHost, batch(3, tenDaysAgo, hourAgo)))
                 .isEqualTo(new IngestResult(4, 2, 0, 0, 0, 0));
+        ingest.writeRollups(true);
         assertThat(ownerLong("select events_expired from event_ingest_marks where instance_id = ?", weekHost)).isEqualTo(1);
         assertThat(ownerLong("select events_expired from event_ingest_marks where instance_id = ?", standardHost)).isZero();
         // Kernel counters of an interval that ended before the tenant's retention are dropped like its events.

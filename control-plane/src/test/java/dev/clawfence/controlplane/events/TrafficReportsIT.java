@@ -114,6 +114,7 @@ class TrafficReportsIT {
             two.addEvents(inbound(i, "203.0.113.66", 443, Verdict.VERDICT_BLOCKED, "", "not-allowlisted"));
         }
         ingest.ingest(tenant, web2, two.build());
+        ingest.writeRollups(true);
     }
 
     @Test
@@ -123,6 +124,7 @@ class TrafficReportsIT {
                 .addEvents(inbound(52, "203.0.113.66", 443, Verdict.VERDICT_BLOCKED, "", "not-allowlisted")).build();
         ingest.ingest(tenant, web2, retried);
         ingest.ingest(tenant, web2, retried);
+        ingest.writeRollups(true);
 
         try (Connection c = tenantConnection(tenant); Statement s = c.createStatement()) {
             assertThat(one(s, "select sum(events) from event_counts_minute"))
@@ -324,7 +326,7 @@ class TrafficReportsIT {
 
     @Test
     void compactionMergesTheRowsOfEachKeyAndChangesNoReport() throws SQLException {
-        // More batches on the same keys: ingest appends one row per key and batch (V013).
+        // More batches on the same keys: each write of the rollups appends one row per key (V013).
         EventBatch.Builder again = EventBatch.newBuilder();
         for (int i = 51; i <= 60; i++) {
             again.addEvents(inbound(i, "203.0.113.66", 443, Verdict.VERDICT_BLOCKED, "", "not-allowlisted"));
@@ -332,9 +334,12 @@ class TrafficReportsIT {
         again.addEvents(inbound(61, "203.0.113.77", 5, Verdict.VERDICT_BLOCKED, "", "port-closed"));
         again.addEvents(inbound(62, "192.0.2.10", 443, Verdict.VERDICT_ALLOWED, office, "allowlisted"));
         again.addEvents(outbound(63, "198.51.100.200", 8443, Verdict.VERDICT_BLOCKED, "", "unknown-destination"));
+        // Each batch's rollups written on their own, as when they are more than the rollup interval apart.
         ingest.ingest(tenant, web2, again.build());
+        ingest.writeRollups(true);
         ingest.ingest(tenant, web2, EventBatch.newBuilder()
                 .addEvents(inbound(64, "203.0.113.66", 443, Verdict.VERDICT_WOULD_BLOCK, "", "not-allowlisted")).build());
+        ingest.writeRollups(true);
         String range = "from=" + recent.minus(Duration.ofDays(20)) + "&to=" + recent.plus(Duration.ofHours(1));
         List<String> reports = List.of(
                 "/events/summary?bucket=minute&from=" + recent.minus(Duration.ofHours(1)) + "&to=" + recent.plus(Duration.ofHours(1)),
@@ -355,7 +360,7 @@ class TrafficReportsIT {
             {"traffic_source_ports_daily", "instance_id, day, address, port"}};
         try (Connection owner = server.ownerConnection(); Statement s = owner.createStatement()) {
             String mine = " where tenant_id = '" + tenant + "'";
-            // web-1 one batch, web-2 three: four rows, unless the scheduled compaction came first (then two).
+            // web-1 one write, web-2 three: four rows, unless the scheduled compaction came first (then two).
             assertThat(one(s, "select count(*) from traffic_sources_hourly" + mine + " and address = '203.0.113.66'"))
                     .isIn(2L, 4L);
 
