@@ -105,7 +105,7 @@ public final class EventStore {
         int clamped = 0;
         long last = mark;
         if (first < batch.getEventsCount()) {
-            BinaryCopyRows rows = new BinaryCopyRows((batch.getEventsCount() - first) * 140);
+            BinaryCopyRows rows = new BinaryCopyRows((batch.getEventsCount() - first) * 180);
             EventRollups rollup = pending == null ? null : pending.rollups();
             for (int i = first; i < batch.getEventsCount(); i++) {
                 ConnectionEvent event = batch.getEvents(i);
