@@ -12,9 +12,9 @@ import java.util.function.LongSupplier;
 /**
  * The rollups of stored batches that this replica has not written yet, one {@link Pending} per instance.
  * Writing them every {@code interval} instead of in every batch's transaction merges the keys that many
- * batches share (an hour's sources, a day's rules) into one row each: at 150,000 events/s a batch of
- * 5,000 had ~1,600 distinct keys, two seconds of batches a few thousand in all (BENCHMARKS.md "Event
- * ingest, fifth round").
+ * batches share (an hour's sources, a day's rules) into one row each: in the ingest benchmark a batch of
+ * 5,000 events had ~1,600 distinct keys (0.32 rows per event), two seconds of an instance's batches
+ * together ~0.06 rows per event (BENCHMARKS.md "Event ingest, fifth round").
  *
  * <p>Exactly once: a {@code Pending} holds the rollups of the stored sequences {@code (base, upTo]} of
  * its instance, and the rows are written only in a transaction that holds the instance's mark row, finds
