@@ -113,7 +113,6 @@ public final class EventIngest implements AutoCloseable {
      * replica that died held in memory. Returns the instances brought up to date.
      */
     public int sweep() {
-        record Lagging(UUID tenant, UUID instance) {}
         List<Lagging> lagging = database.asOwner(sql -> sql.connectionResult(connection -> {
             try (Statement s = connection.createStatement()) {
                 // V016's sweep policy shows the owner every tenant's marks only with this set.
@@ -121,7 +120,7 @@ public final class EventIngest implements AutoCloseable {
             } catch (SQLException e) {
                 throw new DataAccessException("cannot sweep the event rollups", e);
             }
-            return laggingMarks(connection).stream().map(row -> new Lagging(row[0], row[1])).toList();
+            return laggingMarks(connection);
         }));
         int swept = 0;
         for (Lagging l : lagging) {
@@ -136,15 +135,17 @@ public final class EventIngest implements AutoCloseable {
         return swept;
     }
 
-    private List<UUID[]> laggingMarks(Connection connection) {
+    private record Lagging(UUID tenant, UUID instance) {}
+
+    private List<Lagging> laggingMarks(Connection connection) {
         try (PreparedStatement s = connection.prepareStatement("""
                 select tenant_id, instance_id from event_ingest_marks
                  where rolled_up_through < stored_through and updated_at < now() - ? * interval '1 millisecond'""")) {
             s.setLong(1, orphanedAfter.toMillis());
-            List<UUID[]> rows = new ArrayList<>();
+            List<Lagging> rows = new ArrayList<>();
             try (ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
-                    rows.add(new UUID[] {rs.getObject(1, UUID.class), rs.getObject(2, UUID.class)});
+                    rows.add(new Lagging(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class)));
                 }
             }
             return rows;

@@ -23,13 +23,13 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * The rollups of one instance's batch (tables of {@code V008__event_rollups.sql}): the batch's stored
- * events are added up in Java first ({@link #add}), then each rollup table gets one
- * {@code INSERT … SELECT FROM unnest(…)} with the batch's distinct keys (numbers as primitive arrays, which
- * the driver sends in binary: no per-element text parsing in the server), in the ingest transaction
- * ({@link #write}): plain rows, one per key and batch, without a unique key to probe (V013). Reports add
- * the rows of a key up, and {@link #compact} merges them later into one per key; both give the same
- * answers. Every key holds the instance, and the instance's batches are serialised by its mark lock.
+ * The rollups of an instance's stored batches (tables of {@code V008__event_rollups.sql}): the events are
+ * added up in Java ({@link #add}, held across batches by {@link PendingRollups}), then each rollup table gets
+ * one {@code INSERT … SELECT FROM unnest(…)} with the distinct keys held (numbers as primitive arrays, which
+ * the driver sends in binary: no per-element text parsing in the server), in a transaction that holds the
+ * instance's mark row ({@link #write}): plain rows, one per key and write, without a unique key to probe
+ * (V013). Reports add the rows of a key up, and {@link #compact} merges them later into one per key; both
+ * give the same answers. Every key holds the instance, and the instance's writes are serialised by its mark lock.
  *
  * <p>Sources are those of inbound attempts, destinations those of outbound ones (the other end, as the
  * events' {@code peer_address}); the host's own address in either role says nothing about who knocks.
@@ -287,7 +287,7 @@ public final class EventRollups {
     /**
      * Merges the rollup rows of every bucket that batches stored since {@code since} touched (found in
      * the live stream's batch log, {@code event_stream_batches}) into one row per key, on a connection
-     * of the owner role inside its transaction. Ingest appends one row per key and batch ({@link #write});
+     * of the owner role inside its transaction. Ingest appends one row per key and write ({@link #write});
      * this keeps the tables near one row per key. Readers see the rows before or after it, both giving
      * the same sums; batches committing meanwhile stay as rows of their own until the next run.
      */

@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs {@link EventRollups#compact} every {@code clawfence.events.rollup-compaction-interval} (default
- * 1 minute), so the rows that ingest appends per batch are merged into one per key soon after. Every
+ * 1 minute), so the rows that each rollup write appends are merged into one per key soon after. Every
  * replica runs it; the advisory lock lets one do the work and the others skip. Reports are right with
  * or without it; it keeps them fast.
  */
