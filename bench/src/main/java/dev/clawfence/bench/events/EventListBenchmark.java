@@ -61,6 +61,8 @@ public final class EventListBenchmark implements Callable<Integer> {
     /** Share of the events per tenant: one large tenant, a long tail. */
     private static final double[] TENANT_SHARES = {0.50, 0.25, 0.15, 0.07, 0.03};
     private static final int INSTANCES_PER_TENANT = 4;
+    /** The large tenant's fifth instance, a quiet host: one event in this many of the tenant's. */
+    private static final int QUIET_INSTANCE_ONE_IN = 5000;
     private static final int RULES = 50;
 
     @Option(names = "--events", defaultValue = "20000000", description = "events stored (default ${DEFAULT-VALUE})")
@@ -78,6 +80,9 @@ public final class EventListBenchmark implements Callable<Integer> {
     @Option(names = "--data-dir", defaultValue = "/tmp/clawfence-event-list-bench",
             description = "PostgreSQL data directory, deleted at the end (default ${DEFAULT-VALUE})")
     Path dataDir;
+
+    @Option(names = "--schema-sql", description = "SQL run as the superuser after the migrations, to try another index shape")
+    String schemaSql;
 
     private final List<UUID> tenants = new ArrayList<>();
     private final List<List<UUID>> instances = new ArrayList<>();
@@ -131,12 +136,15 @@ public final class EventListBenchmark implements Callable<Integer> {
         Flyway.configure().dataSource(url, "postgres", "postgres").locations("classpath:db/migration")
                 .placeholders(Map.of("appRole", "clawfence_app")).load().migrate();
         try (Connection c = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = c.createStatement()) {
+            if (schemaSql != null) {
+                s.execute(schemaSql);
+            }
             for (int t = 0; t < TENANT_SHARES.length; t++) {
                 UUID tenant = UUID.randomUUID();
                 tenants.add(tenant);
                 s.execute("insert into tenants (id, name) values ('" + tenant + "', 'bench-" + t + "')");
                 List<UUID> own = new ArrayList<>();
-                for (int i = 0; i < INSTANCES_PER_TENANT; i++) {
+                for (int i = 0; i < INSTANCES_PER_TENANT + (t == 0 ? 1 : 0); i++) {
                     UUID instance = UUID.randomUUID();
                     own.add(instance);
                     s.execute("insert into instances (id, tenant_id, hostname) values ('" + instance + "', '" + tenant + "', 'host-" + i + "')");
@@ -188,14 +196,16 @@ public final class EventListBenchmark implements Callable<Integer> {
     /**
      * Events in time order over the last {@code days}: mostly inbound probes from a skewed set of
      * sources (a few hot addresses, many cold IPv6 ones), outbound to a skewed set of destinations,
-     * ports 443/22/80 with a tail, 55% blocked, allowed ones attributed to fifty rules with a Zipf skew.
-     * Only documentation prefixes appear (these are stored rows; nothing is sent).
+     * ports 443/22/80 with a tail, 55% blocked, allowed ones attributed to fifty rules with a Zipf skew,
+     * ICMP on 2% (ICMPv6 for IPv6 peers), one blocked inbound attempt in 1,000 blocked by country, and a
+     * quiet fifth instance of the large tenant. Only documentation prefixes appear (these are stored rows;
+     * nothing is sent).
      */
     private void generate(Connection c) throws SQLException {
         SplittableRandom random = new SplittableRandom(42);
         long endMicros = ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now().minusSeconds(60));
         long spanMicros = Duration.ofDays(days).toNanos() / 1000;
-        long[][] sequences = new long[TENANT_SHARES.length][INSTANCES_PER_TENANT];
+        long[][] sequences = new long[TENANT_SHARES.length][INSTANCES_PER_TENANT + 1];
         double[] cumulative = new double[RULES];
         double sum = 0;
         for (int r = 0; r < RULES; r++) {
@@ -212,7 +222,7 @@ public final class EventListBenchmark implements Callable<Integer> {
             for (double acc = TENANT_SHARES[0]; pick > acc && t < TENANT_SHARES.length - 1; acc += TENANT_SHARES[++t]) {
                 // walks to the tenant whose share covers pick
             }
-            int n = random.nextInt(INSTANCES_PER_TENANT);
+            int n = t == 0 && random.nextInt(QUIET_INSTANCE_ONE_IN) == 0 ? INSTANCES_PER_TENANT : random.nextInt(INSTANCES_PER_TENANT);
             ByteString host = v4(192, 0, 2, 10 + t * INSTANCES_PER_TENANT + n);
             boolean inbound = random.nextInt(4) != 0;
             int v = random.nextInt(100);
@@ -229,7 +239,7 @@ public final class EventListBenchmark implements Callable<Integer> {
             }
             int p = random.nextInt(1000);
             int port = p < 600 ? 443 : p < 800 ? 22 : p < 900 ? 80 : p < 910 ? 3389 : 1 + random.nextInt(65535);
-            int protocol = p < 20 ? 1 : random.nextInt(8) == 0 ? 17 : 6;
+            int protocol = p < 20 ? (peer.size() == 16 ? 58 : 1) : random.nextInt(8) == 0 ? 17 : 6;
             String rule = "";
             String reason;
             if (verdict.equals("allowed")) {
@@ -241,7 +251,8 @@ public final class EventListBenchmark implements Callable<Integer> {
                 rule = (inbound ? "in-allow-" : "out-dest-") + Integer.toHexString(0x1000 + r * 97);
                 reason = inbound ? "allowlisted" : "destination-allowed";
             } else {
-                reason = inbound ? (port == 443 ? "not-allowlisted" : "port-closed") : "unknown-destination";
+                reason = !inbound ? "unknown-destination" : random.nextInt(1000) == 0 ? "geo"
+                        : port == 443 ? "not-allowlisted" : "port-closed";
             }
             if (peer.size() == 16) {
                 host = v6Host(t * INSTANCES_PER_TENANT + n);
@@ -293,7 +304,13 @@ public final class EventListBenchmark implements Callable<Integer> {
                 new Query("port=3389 (1%)", "port=3389"),
                 new Query("port=8443 (rare)", "port=8443"),
                 new Query("narrow time (10 min)", "from=" + narrowFrom + "&to=" + narrowTo),
-                new Query("verdict+direction+port", "direction=inbound&verdict=blocked&port=22"));
+                new Query("verdict+direction+port", "direction=inbound&verdict=blocked&port=22"),
+                new Query("instance (busy, 25%)", "instance=" + instances.getFirst().getFirst()),
+                new Query("instance (quiet, 0.02%)", "instance=" + instances.getFirst().get(INSTANCES_PER_TENANT)),
+                new Query("protocol=udp (12%)", "protocol=udp"),
+                new Query("protocol=icmpv6 (rare)", "protocol=icmpv6"),
+                new Query("reason=geo (rare)", "reason=geo"),
+                new Query("reason=platform (none)", "reason=platform"));
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         System.out.printf("%-26s %7s %9s %9s %9s %9s%n", "query (tenant with 50%)", "items", "p50 ms", "p95 ms", "p99 ms", "max ms");
 

@@ -102,6 +102,14 @@ public final class IngestBenchmark implements Callable<Integer> {
     @Option(names = "--drop-index", split = ",", description = "indexes of connection_events to drop first, to see what they cost")
     List<String> dropIndexes = new ArrayList<>();
 
+    @Option(names = "--index-stats", description = "print each index's size after every phase, with the leaf density of a btree or the pending pages of a GIN index (pgstattuple)")
+    boolean indexStats;
+
+    @Option(names = "--schema-sql", description = "SQL run as the superuser after the migrations, to try another index "
+            + "shape; given several times, the n-th goes to the n-th server of --settings (an empty one changes nothing), so "
+            + "that shapes alternate phase by phase in one run")
+    List<String> schemaSql = new ArrayList<>();
+
     private final UUID tenant = UUID.randomUUID();
     private final List<UUID> instances = new ArrayList<>();
 
@@ -148,8 +156,9 @@ public final class IngestBenchmark implements Callable<Integer> {
                         .setDataDirectory(data).setCleanDataDirectory(true).start();
                 servers.add(postgres);
                 String url = "jdbc:postgresql://localhost:" + postgres.getPort() + "/postgres";
-                prepare(url);
-                names.add(name);
+                String schema = schemaSql.isEmpty() ? "" : schemaSql.get(Math.min(servers.size() - 1, schemaSql.size() - 1));
+                prepare(url, schema);
+                names.add(schemaSql.size() > 1 ? name + "#" + servers.size() : name);
                 urls.add(url);
                 System.out.printf("settings %s: %s%n", name, server);
             }
@@ -335,6 +344,9 @@ public final class IngestBenchmark implements Callable<Integer> {
         if (settingsName.equals("warm-up")) {
             return rows / seconds;
         }
+        if (indexStats) {
+            printIndexStats(url);
+        }
         double rate = rows / seconds;
         if (statements && user.equals("clawfence_app")) {
             try (Connection owner = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = owner.createStatement();
@@ -350,6 +362,32 @@ public final class IngestBenchmark implements Callable<Integer> {
                 settingsName, name, rate, rows, seconds, serverCpu * 1e6 / rows, clientCpu, bytes / rows,
                 (walEnd[0] - walStart[0]) >> 20, walEnd[1] - walStart[1], loadAverage());
         return rate;
+    }
+
+    /** Per index of connection_events, summed over its partitions: size, and leaf density of the largest partition's. */
+    private static void printIndexStats(String url) throws SQLException {
+        try (Connection owner = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = owner.createStatement()) {
+            s.execute("create extension if not exists pgstattuple");
+            try (ResultSet rs = s.executeQuery("""
+                    with parts as (
+                      select i.indexrelid, p.inhparent as parent_index, pg_relation_size(i.indexrelid) as bytes
+                      from pg_index i join pg_inherits p on p.inhrelid = i.indexrelid
+                      join pg_class t on t.oid = i.indrelid join pg_inherits tp on tp.inhrelid = t.oid
+                      where tp.inhparent = 'connection_events'::regclass)
+                    select parent_index::regclass::text, sum(bytes), am.amname,
+                           case when am.amname = 'btree'
+                                then (select avg_leaf_density from pgstatindex((array_agg(indexrelid order by bytes desc))[1])) end,
+                           case when am.amname = 'gin'
+                                then (select pending_pages from pgstatginindex((array_agg(indexrelid order by bytes desc))[1])) end
+                    from parts join pg_class c on c.oid = parent_index join pg_am am on am.oid = c.relam
+                    group by parent_index, am.amname order by 1""")) {
+                while (rs.next()) {
+                    String detail = rs.getString(3).equals("btree") ? String.format("leaf density %.1f %%", rs.getDouble(4))
+                            : rs.getString(3).equals("gin") ? "pending list " + rs.getLong(5) + " pages" : rs.getString(3);
+                    System.out.printf("    index %-40s %,8d kB, %s%n", rs.getString(1), rs.getLong(2) >> 10, detail);
+                }
+            }
+        }
     }
 
     private void setTenant(Connection c) throws SQLException {
@@ -433,7 +471,7 @@ public final class IngestBenchmark implements Callable<Integer> {
     }
 
     /** Schema, roles, one tenant with one instance per stream, and the partitions. */
-    private void prepare(String url) throws SQLException {
+    private void prepare(String url, String schema) throws SQLException {
         Flyway.configure().dataSource(url, "postgres", "postgres").locations("classpath:db/migration")
                 .placeholders(Map.of("appRole", "clawfence_app")).load().migrate();
         try (Connection c = DriverManager.getConnection(url, "postgres", "postgres"); Statement s = c.createStatement()) {
@@ -444,6 +482,10 @@ public final class IngestBenchmark implements Callable<Integer> {
             }
             for (String index : dropIndexes) {
                 s.execute("drop index " + index);
+            }
+            if (!schema.isBlank()) {
+                s.execute(schema);
+                System.out.println("schema: " + schema);
             }
             c.setAutoCommit(false);
             EventPartitions.maintain(c, Instant.now(), 30, 3);

@@ -37,7 +37,8 @@ import org.jooq.impl.SQLDataType;
  * first by the keyset (time, instance, sequence), the whole range as a stream for the export, or one
  * stored batch's events for the live stream. Every filter value is a bind (the address block as its
  * first and last address, so that the {@code (tenant_id, peer_address)} index serves it also under a
- * generic plan).
+ * generic plan); instance, port, protocol, rule and reason are equalities that the GIN index of V017
+ * serves.
  */
 @Singleton
 public final class EventQuery {
@@ -190,9 +191,7 @@ public final class EventQuery {
             where.add(PROTOCOL.eq(filter.protocol().shortValue()));
         }
         if (filter.rule() != null) {
-            // The rule index is partial (V014): a generic plan's "rule_id = $n" cannot prove its predicate.
             where.add(RULE.eq(filter.rule()));
-            where.add(RULE.ne(DSL.inline("")));
         }
         if (filter.reason() != null) {
             where.add(REASON.eq(filter.reason()));

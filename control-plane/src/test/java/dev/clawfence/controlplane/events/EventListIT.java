@@ -188,33 +188,49 @@ class EventListIT {
                 .allSatisfy(i -> assertThat(i.get("ruleId")).isNull());
     }
 
-    @Test
-    void ruleFilterUsesThePartialRuleIndexWithAGenericPlan() throws SQLException {
-        // Prepared statements switch to a generic plan after five executions; its "rule_id = $2" alone cannot
-        // prove the index predicate "rule_id <> ''", so the filter must say it as a literal.
-        EventFilter filter = EventFilter.parse(FIXTURE.tenant, name -> name.equals("rule") ? List.of("r-ssh") : List.of(),
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource({"instance, INSTANCE_A, instance_id", "port, 22, destination_port", "protocol, udp, ip_protocol",
+        "rule, r-ssh, rule_id", "reason, geo, reason"})
+    void exactValueFiltersUseTheValueIndexWithAGenericPlan(String name, String value, String column) throws SQLException {
+        // Prepared statements switch to a generic plan after five executions: the index must serve "= $n".
+        String given = value.equals("INSTANCE_A") ? FIXTURE.a.toString() : value;
+        EventFilter filter = EventFilter.parse(FIXTURE.tenant, n -> n.equals(name) ? List.of(given) : List.of(),
                 Instant.now(), null);
-        DSLContext dsl = DSL.using(SQLDialect.POSTGRES);
-        String rendered = dsl.render(dsl.select(EventQuery.SEQUENCE).from(EventQuery.EVENTS)
-                .where(EventQuery.conditions(FIXTURE.tenant, filter)));
-        // explain (generic_plan) takes $n parameters, jOOQ renders JDBC's ? (no literal here contains one).
-        StringBuilder query = new StringBuilder();
-        int parameter = 0;
-        for (char ch : rendered.toCharArray()) {
-            query.append(ch == '?' ? "$" + ++parameter : String.valueOf(ch));
-        }
-        assertThat(query).contains("\"rule_id\" = $4");
+        String query = genericQuery(filter);
 
         // The simple query protocol, so that the driver sends the $n of explain (generic_plan) as they are.
         try (Connection c = DriverManager.getConnection(SERVER.ownerUrl() + "?preferQueryMode=simple", "postgres", "postgres");
                 Statement s = c.createStatement()) {
-            // The fixture's few rows would make any plan a sequential scan.
-            s.execute("set enable_seqscan = off");
-            s.execute("set enable_bitmapscan = off");
-            assertThat(plan(s, query.toString())).contains("tenant_id_rule_id_idx");
-            assertThat(plan(s, query.toString().replace("<> ''", "<> 'x'"))).as("control: without the predicate")
-                    .doesNotContain("tenant_id_rule_id_idx");
+            // On the fixture's few rows any index that holds tenant_id looks as good as another: the other two
+            // are dropped for this transaction only, so the plan shows whether this one can serve the filter
+            // (btree_gin's operators take only their own type: a bind of another type would leave it unused).
+            c.setAutoCommit(false);
+            s.execute("set local lock_timeout = '10s'");
+            s.execute("set local enable_seqscan = off");
+            s.execute("drop index connection_events_tenant_time, connection_events_tenant_peer");
+            // V017's index on each partition is named after its (first) columns.
+            assertThat(plan(s, query)).contains("Bitmap Index Scan on").contains("_tenant_id_instance_id_destinati_idx")
+                    .contains("Index Cond: ((tenant_id = $1) AND (" + column + " = $4))").doesNotContain("Seq Scan");
+            EventFilter verdictOnly = EventFilter.parse(FIXTURE.tenant, n -> n.equals("verdict") ? List.of("blocked") : List.of(),
+                    Instant.now(), null);
+            assertThat(plan(s, genericQuery(verdictOnly)).lines().filter(line -> line.contains("Index Cond")).map(String::strip))
+                    .as("control: a filter the index does not hold").isNotEmpty().containsOnly("Index Cond: (tenant_id = $1)");
+            c.rollback();
         }
+    }
+
+    /** The list's conditions as explain (generic_plan) takes them: $n parameters where jOOQ renders JDBC's ?. */
+    private static String genericQuery(EventFilter filter) {
+        DSLContext dsl = DSL.using(SQLDialect.POSTGRES);
+        String rendered = dsl.render(dsl.select(EventQuery.SEQUENCE).from(EventQuery.EVENTS)
+                .where(EventQuery.conditions(FIXTURE.tenant, filter)));
+        StringBuilder query = new StringBuilder();
+        int parameter = 0;
+        for (char ch : rendered.toCharArray()) {
+            // No literal in these conditions contains a question mark.
+            query.append(ch == '?' ? "$" + ++parameter : String.valueOf(ch));
+        }
+        return query.toString();
     }
 
     private static String plan(Statement s, String query) throws SQLException {
