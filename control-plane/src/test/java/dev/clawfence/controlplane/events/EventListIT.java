@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
 import dev.clawfence.controlplane.support.Api;
+import dev.clawfence.controlplane.tenancy.Caller;
+import dev.clawfence.controlplane.tenancy.TenantAccess;
 import dev.clawfence.controlplane.support.TestServer;
 import dev.clawfence.proto.agent.v1.ConnectionEvent;
 import dev.clawfence.proto.agent.v1.Direction;
@@ -192,31 +194,82 @@ class EventListIT {
     @CsvSource({"instance, INSTANCE_A, instance_id", "port, 22, destination_port", "protocol, udp, ip_protocol",
         "rule, r-ssh, rule_id", "reason, geo, reason"})
     void exactValueFiltersUseTheValueIndexWithAGenericPlan(String name, String value, String column) throws SQLException {
-        // Prepared statements switch to a generic plan after five executions: the index must serve "= $n".
+        // The list plans every request with its values (everyRequestIsPlannedWithItsOwnValues), but the
+        // conditions must not rely on it: the index serves "= $n" in a generic plan too.
         String given = value.equals("INSTANCE_A") ? FIXTURE.a.toString() : value;
-        EventFilter filter = EventFilter.parse(FIXTURE.tenant, n -> n.equals(name) ? List.of(given) : List.of(),
-                Instant.now(), null);
-        String query = genericQuery(filter);
+        // On the fixture's few rows any index that holds tenant_id looks as good as another: the other two are
+        // dropped for the plan, so that it shows whether this one can serve the filter (btree_gin's operators
+        // take only their own type: a bind of another type would leave it unused).
+        String plan = planForTheApp(filter(name, given), "connection_events_tenant_time, connection_events_tenant_peer");
 
+        // V017's index on each partition is named after its (first) columns.
+        assertThat(plan).contains("Bitmap Index Scan on").contains("_tenant_id_instance_id_destinati_idx").doesNotContain("Seq Scan");
+        assertThat(indexConditions(plan)).singleElement().asString().contains("(tenant_id = $1)").contains("(" + column + " = $4)");
+        assertThat(indexConditions(planForTheApp(filter("verdict", "blocked"), "connection_events_tenant_time, connection_events_tenant_peer")))
+                .as("control: a filter the index does not hold").singleElement().asString().doesNotContain("$4");
+    }
+
+    @ParameterizedTest(name = "address={0}")
+    @CsvSource({"198.51.100.9", "198.51.100.0/24", "2001:db8::/64"})
+    void addressFilterUsesThePeerIndexWithAGenericPlan(String block) throws SQLException {
+        // <<= is not leakproof, so under row-level security only the leakproof bounds (inet >= and <=) may
+        // reach an index; a generic plan could not turn "<<= $n" into a range either.
+        String plan = planForTheApp(filter("address", block), "connection_events_tenant_time, connection_events_values");
+
+        assertThat(plan).contains("Index Scan").contains("_tenant_id_peer_address_idx").doesNotContain("Seq Scan");
+        assertThat(indexConditions(plan)).singleElement().asString().contains("(tenant_id = $1)")
+                .contains("(peer_address >= $4)").contains("(peer_address <= $5)");
+    }
+
+    @Test
+    void everyRequestIsPlannedWithItsOwnValues() {
+        // The driver prepares a statement on its fifth run and PostgreSQL may then choose one generic plan;
+        // a frequent address's plan (the time index) reused for a rare block reads the whole range.
+        TenantAccess access = SERVER.context().getBean(TenantAccess.class);
+        EventQuery query = SERVER.context().getBean(EventQuery.class);
+        List<List<Long>> plans = access.system(FIXTURE.tenant, Caller.system(), tx -> {
+            for (int i = 0; i < 12; i++) {
+                query.page(tx, filter("address", i % 2 == 0 ? "203.0.113.0/24" : "198.51.100.9"), null, 10);
+                query.export(tx, filter("port", i % 2 == 0 ? "22" : "443"), item -> { });
+            }
+            return tx.sql().fetch("select generic_plans, custom_plans from pg_prepared_statements "
+                    + "where statement like '%connection_events%'").map(r -> List.of(r.get(0, Long.class), r.get(1, Long.class)));
+        });
+
+        assertThat(plans).as("generic and custom plans of the page's and the export's prepared statement").hasSize(2)
+                .allSatisfy(counts -> assertThat(counts).satisfies(c -> assertThat(c.get(0)).isZero(),
+                        c -> assertThat(c.get(1)).isGreaterThan(5)));
+    }
+
+    private static EventFilter filter(String name, String value) {
+        return EventFilter.parse(FIXTURE.tenant, n -> n.equals(name) ? List.of(value) : List.of(), Instant.now(), null);
+    }
+
+    /**
+     * The generic plan of the list's conditions as the application role plans them, under the tenant's
+     * row-level security (whose quals let only leakproof operators into an index condition), with
+     * {@code indexes} dropped for this transaction only.
+     */
+    private static String planForTheApp(EventFilter filter, String indexes) throws SQLException {
         // The simple query protocol, so that the driver sends the $n of explain (generic_plan) as they are.
         try (Connection c = DriverManager.getConnection(SERVER.ownerUrl() + "?preferQueryMode=simple", "postgres", "postgres");
                 Statement s = c.createStatement()) {
-            // On the fixture's few rows any index that holds tenant_id looks as good as another: the other two
-            // are dropped for this transaction only, so the plan shows whether this one can serve the filter
-            // (btree_gin's operators take only their own type: a bind of another type would leave it unused).
             c.setAutoCommit(false);
-            s.execute("set local lock_timeout = '10s'");
-            s.execute("set local enable_seqscan = off");
-            s.execute("drop index connection_events_tenant_time, connection_events_tenant_peer");
-            // V017's index on each partition is named after its (first) columns.
-            assertThat(plan(s, query)).contains("Bitmap Index Scan on").contains("_tenant_id_instance_id_destinati_idx")
-                    .contains("Index Cond: ((tenant_id = $1) AND (" + column + " = $4))").doesNotContain("Seq Scan");
-            EventFilter verdictOnly = EventFilter.parse(FIXTURE.tenant, n -> n.equals("verdict") ? List.of("blocked") : List.of(),
-                    Instant.now(), null);
-            assertThat(plan(s, genericQuery(verdictOnly)).lines().filter(line -> line.contains("Index Cond")).map(String::strip))
-                    .as("control: a filter the index does not hold").isNotEmpty().containsOnly("Index Cond: (tenant_id = $1)");
-            c.rollback();
+            try {
+                s.execute("set local lock_timeout = '10s'");
+                s.execute("set local enable_seqscan = off");
+                s.execute("drop index " + indexes);
+                s.execute("set local role clawfence_app");
+                s.execute("select set_config('clawfence.tenant_id', '" + FIXTURE.tenant + "', true)");
+                return plan(s, genericQuery(filter));
+            } finally {
+                c.rollback();
+            }
         }
+    }
+
+    private static List<String> indexConditions(String plan) {
+        return plan.lines().filter(line -> line.contains("Index Cond")).map(String::strip).distinct().toList();
     }
 
     /** The list's conditions as explain (generic_plan) takes them: $n parameters where jOOQ renders JDBC's ?. */
