@@ -703,16 +703,28 @@ public final class IngestBenchmark implements Callable<Integer> {
                 .anyMatch(child -> isClientBackend(child.pid()))) {
             java.util.concurrent.locks.LockSupport.parkNanos(2_000_000); // not a spin: the exiting backends need the CPU
         }
-        String[] own = statFields(postmaster);
-        // After the ")" that ends the command name: utime, stime, cutime, cstime are fields 12-15 (0-based).
-        long ticks = Long.parseLong(own[11]) + Long.parseLong(own[12]) + Long.parseLong(own[13]) + Long.parseLong(own[14]);
-        for (ProcessHandle child : ProcessHandle.of(postmaster).orElseThrow().children().toList()) {
-            String[] fields = statFields(child.pid());
-            if (fields.length > 12) {
-                ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+        // A child reaped while its siblings are read moves its time into the postmaster's cutime: read again
+        // until the reaped time is the same before and after, or that child is counted twice or not at all
+        // (which printed ~0.07 µs per event for phases whose backends exited at that moment).
+        while (true) {
+            String[] before = statFields(postmaster);
+            long children = 0;
+            for (ProcessHandle child : ProcessHandle.of(postmaster).orElseThrow().children().toList()) {
+                String[] fields = statFields(child.pid());
+                if (fields.length > 12) {
+                    children += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+                }
+            }
+            String[] after = statFields(postmaster);
+            // After the ")" that ends the command name: utime, stime, cutime, cstime are fields 12-15 (0-based).
+            if (reaped(before) == reaped(after)) {
+                return Long.parseLong(after[11]) + Long.parseLong(after[12]) + reaped(after) + children;
             }
         }
-        return ticks;
+    }
+
+    private static long reaped(String[] postmasterStat) {
+        return Long.parseLong(postmasterStat[13]) + Long.parseLong(postmasterStat[14]);
     }
 
     private static boolean isClientBackend(long pid) {
