@@ -195,7 +195,7 @@ public final class EventQuery {
             // plain address order: the block is exactly the range [first, last], which a btree serves
             // whatever the plan and under row-level security (<<= is not leakproof, so it could only
             // filter). A second, redundant <<= made the planner multiply two estimates of the same rows:
-            // a hot address looked rare and its first page sorted 280,000 rows (470 ms).
+            // a hot address looked rare (its first page took 470 ms at p95).
             IPAddress block = new IPAddressString(filter.address()).getAddress();
             String first = block.getLower().withoutPrefixLength().toCanonicalString();
             String last = block.getUpper().withoutPrefixLength().toCanonicalString();
