@@ -7,9 +7,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
 import dev.clawfence.controlplane.support.Api;
+import dev.clawfence.controlplane.support.TestServer;
 import dev.clawfence.controlplane.tenancy.Caller;
 import dev.clawfence.controlplane.tenancy.TenantAccess;
-import dev.clawfence.controlplane.support.TestServer;
 import dev.clawfence.proto.agent.v1.ConnectionEvent;
 import dev.clawfence.proto.agent.v1.Direction;
 import dev.clawfence.proto.agent.v1.EventBatch;
